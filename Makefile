@@ -1,0 +1,41 @@
+# bomflow: two commands do everything on a fresh machine (Python 3.11, Java 17, Maven).
+#   make run    set up, generate sample data, run the nightly job, print what it wrote
+#   make test   set up and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SETUP_STAMP := $(VENV)/.bomflow-setup
+JARS_STAMP := .jars/.fetched
+SPARK_JARS = $(shell $(BIN)/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
+MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+DATA ?= data
+ORDERS ?= 20000
+
+.PHONY: setup run test clean tools
+setup: $(SETUP_STAMP) $(JARS_STAMP) tools
+	@$(BIN)/python -m jobs.install_jars .jars "$(SPARK_JARS)"
+
+tools:
+	@command -v java >/dev/null || { echo "bomflow needs Java 17+ (java not found)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "bomflow needs Maven (mvn not found)"; exit 1; }
+
+$(SETUP_STAMP): setup.cfg constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+$(JARS_STAMP): deps/pom.xml
+	@mkdir -p .jars
+	mvn --batch-mode --quiet -f deps/pom.xml $(MVN_DEP):copy-dependencies -DoutputDirectory=$(CURDIR)/.jars
+	@touch $@
+
+run: setup
+	$(BIN)/bomflow generate --out $(DATA)/source --orders $(ORDERS)
+	$(BIN)/bomflow run --source $(DATA)/source --lake $(DATA)/lake
+
+test: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(DATA) .pytest_cache

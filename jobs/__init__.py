@@ -1,0 +1,1 @@
+"""Entry points: the `bomflow` CLI and spark-submit jobs (thin; the logic lives in transforms/)."""

@@ -1,0 +1,91 @@
+"""The `bomflow` command line.
+
+    bomflow generate --out DIR [--orders N] [--seed S] [--start-date D] [--days N]
+    bomflow run --source DIR --lake DIR [--conf FILE] [--env ENV] [--run-date D]
+"""
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from jobs.errors import BomflowError
+
+
+def _one_line(err: BaseException) -> str:
+    text = getattr(err, "getMessage", lambda: str(err))() if hasattr(err, "getMessage") else str(err)
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
+
+
+def guarded(action: Callable[[], object]) -> int:
+    """Run `action`; a user-caused error becomes one clear message and exit code 2, never a stack trace."""
+    from pyspark.errors import PySparkException
+    from transforms.explode import ExplosionError
+
+    try:
+        action()
+        return 0
+    except (BomflowError, ExplosionError) as err:
+        print(f"bomflow: error: {err}", file=sys.stderr)
+        return 2
+    except PySparkException as err:
+        print(f"bomflow: error: Spark failed: {_one_line(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bomflow: interrupted", file=sys.stderr)
+        return 130
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from jobs import generate, settings
+
+    conf = settings.load(args.env, args.conf)
+    settings.configure_logging(conf)
+    spark = settings.spark_session(conf)
+    opts = generate.Options(out=args.out, orders=args.orders, seed=args.seed, start_date=args.start_date,
+                            days=args.days, network=args.network)
+    counts = generate.generate(spark, opts)
+    width = max(map(len, counts))
+    print(f"wrote sample source to {Path(args.out).resolve()}")
+    for table, rows in counts.items():
+        print(f"  {table:<{width}}  {rows:>10,} rows")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from jobs import nightly_demand
+
+    nightly_demand.execute(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    from jobs.generate import DEFAULT_NETWORK
+    from jobs.nightly_demand import add_arguments
+
+    top = argparse.ArgumentParser(prog="bomflow", description="Nightly material demand on Spark + Delta Lake")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write sample input tables (Parquet) for a realistic plant network")
+    gen.add_argument("--out", required=True, help="folder to write DIR/<table>/ into")
+    gen.add_argument("--orders", type=int, default=20_000, help="number of production orders (default 20000)")
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--start-date", type=date.fromisoformat, default=date.today(),
+                     help="first production date, YYYY-MM-DD (default today)")
+    gen.add_argument("--days", type=int, default=28, help="production days covered by orders (default 28)")
+    gen.add_argument("--network", type=Path, default=DEFAULT_NETWORK, help="plant network YAML")
+    gen.add_argument("--conf", help="extra YAML laid over conf/")
+    gen.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
+    gen.set_defaults(action=_generate)
+
+    run = sub.add_parser("run", help="run the nightly demand job: source -> Delta lake")
+    add_arguments(run)
+    run.set_defaults(action=_run)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return guarded(lambda: args.action(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

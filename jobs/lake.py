@@ -1,0 +1,80 @@
+"""Reading the source (Parquet or Delta per table) and writing the Delta lake."""
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DecimalType, IntegralType, StructType
+from pyspark.errors import AnalysisException
+
+from jobs.errors import BomflowError
+from schemas import names as n
+from schemas.tables import INPUTS
+
+REQUIRED_INPUTS = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS)
+
+
+def _compatible(actual, expected) -> bool:
+    """Same type, or a lossless widening we accept (any integer for an int, any decimal for a decimal)."""
+    if actual == expected:
+        return True
+    if isinstance(expected, DecimalType):
+        return isinstance(actual, (DecimalType, IntegralType))
+    if isinstance(expected, IntegralType):
+        return isinstance(actual, IntegralType)
+    return False
+
+
+def _conform(df: DataFrame, table: str, expected: StructType, problems: list[str]) -> DataFrame | None:
+    actual = {f.name: f.dataType for f in df.schema.fields}
+    before = len(problems)
+    for field in expected.fields:
+        if field.name not in actual:
+            problems.append(f"{table}: missing column '{field.name}' ({field.dataType.simpleString()})")
+        elif not _compatible(actual[field.name], field.dataType):
+            problems.append(f"{table}.{field.name}: type {actual[field.name].simpleString()}, "
+                            f"expected {field.dataType.simpleString()}")
+    if len(problems) > before:
+        return None
+    return df.select(*[F.col(f.name).cast(f.dataType) for f in expected.fields])
+
+
+def _load(spark: SparkSession, path: Path) -> DataFrame:
+    fmt = "delta" if (path / "_delta_log").is_dir() else "parquet"
+    return spark.read.format(fmt).load(str(path))
+
+
+def read_source(spark: SparkSession, source: str) -> dict[str, DataFrame]:
+    """Every input table of the contract, typed as the contract says; all problems in one error."""
+    root = Path(source)
+    if not root.is_dir():
+        raise BomflowError(f"source folder {source} does not exist")
+    tables, problems = {}, []
+    for table, schema in INPUTS.items():
+        path = root / table
+        if not path.is_dir():
+            if table in REQUIRED_INPUTS:
+                problems.append(f"{table}: missing table (expected folder {path})")
+            continue
+        try:
+            df = _load(spark, path)
+        except AnalysisException as err:
+            problems.append(f"{table}: unreadable ({err.getMessage().splitlines()[0][:200]})")
+            continue
+        conformed = _conform(df, table, schema, problems)
+        if conformed is not None:
+            tables[table] = conformed
+    if problems:
+        raise BomflowError(f"source {source} does not match the data contract:\n  " + "\n  ".join(problems))
+    return tables
+
+
+def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
+                partition_by: tuple[str, ...] = ()) -> None:
+    writer = df.write.format("delta").mode(mode)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(str(Path(lake) / table))
+
+
+def table_path(lake: str, table: str) -> str:
+    return str(Path(lake) / table)

@@ -1,0 +1,1 @@
+"""The data contract as code: table names, column names, StructTypes, constants."""

@@ -1,0 +1,99 @@
+"""Table names, column names and the fixed vocabularies of the data contract."""
+
+# Input tables (source/<table>/)
+PLANTS = "plants"
+VEHICLE_MODELS = "vehicle_models"
+PARTS = "parts"
+BOM_ITEMS = "bom_items"
+PRODUCTION_ORDERS = "production_orders"
+VOLUME_PLAN = "volume_plan"
+OPTION_TAKE_RATES = "option_take_rates"
+
+# Output tables (lake/<table>/)
+PART_DEMAND = "part_demand"
+DEMAND_SUMMARY = "demand_summary"
+QUARANTINE = "quarantine"
+RUNS = "runs"
+
+# Columns
+PLANT_ID = "plant_id"
+MODEL_ID = "model_id"
+PART_ID = "part_id"
+PART_TYPE = "part_type"
+UNIT = "unit"
+LEAD_TIME_DAYS = "lead_time_days"
+SUPPLIER_ID = "supplier_id"
+BOM_ITEM_ID = "bom_item_id"
+PARENT_ID = "parent_id"
+CHILD_ID = "child_id"
+QUANTITY = "quantity"
+SCRAP_PCT = "scrap_pct"
+VALID_FROM = "valid_from"
+VALID_TO = "valid_to"
+RULE = "rule"
+ORDER_ID = "order_id"
+PRODUCTION_DATE = "production_date"
+OPTION_CODES = "option_codes"
+RUN_ID = "run_id"
+SOURCE = "source"
+DEMAND_DATE = "demand_date"
+ORDER_DATE = "order_date"
+BUCKET = "bucket"
+BUCKET_START = "bucket_start"
+
+# Engine-internal columns
+CONFIG_ID = "config_id"
+CONFIG_QUANTITY = "config_quantity"
+NODE_ID = "node_id"
+NODE_TYPE = "node_type"
+OFFSET_DAYS = "offset_days"
+PER_UNIT = "per_unit"          # quantity per built vehicle along the paths merged so far
+EDGE_FACTOR = "edge_factor"    # quantity * (1 + scrap_pct/100)
+PARENT_OFFSET = "parent_offset_days"  # lead time the parent adds to its children's offset
+RULE_TERMS = "rule_terms"      # the rule in disjunctive normal form
+LEVEL = "level"
+
+# part_type values; MODEL is the type of a BOM root (a vehicle model)
+ASSEMBLY = "assembly"
+PHANTOM = "phantom"
+PURCHASED = "purchased"
+MODEL = "model"
+PART_TYPES = (ASSEMBLY, PHANTOM, PURCHASED)
+
+# demand source values
+SOURCE_ORDERS = "orders"
+SOURCE_PLAN = "plan"
+
+# demand_summary buckets
+DAY = "day"
+WEEK = "week"
+MONTH = "month"
+BUCKETS = (DAY, WEEK, MONTH)
+
+# UN/ECE Rec. 20 unit codes the contract allows
+UNITS = ("H87", "KGM", "MTR", "LTR", "MTK")
+
+# run status values
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+
+# quarantine reasons (contract §Bad input)
+DUPLICATE_KEY = "duplicate_key"
+MISSING_KEY = "missing_key"
+UNKNOWN_PART_TYPE = "unknown_part_type"
+PURCHASED_WITHOUT_SUPPLIER = "purchased_without_supplier"
+INVALID_LEAD_TIME = "invalid_lead_time"   # negative or null
+UNKNOWN_PARENT = "unknown_parent"
+UNKNOWN_CHILD = "unknown_child"
+PURCHASED_PARENT = "purchased_parent"
+NON_POSITIVE_QUANTITY = "non_positive_quantity"
+SCRAP_OUT_OF_RANGE = "scrap_out_of_range"
+INVALID_VALIDITY = "invalid_validity"
+INVALID_RULE = "invalid_rule"
+CYCLE = "cycle"
+UNKNOWN_PLANT = "unknown_plant"
+UNKNOWN_MODEL = "unknown_model"
+INVALID_QUANTITY = "invalid_quantity"
+MISSING_DATE = "missing_date"
+MALFORMED_OPTION_CODE = "malformed_option_code"
+MODEL_BLOCKED = "model_blocked"

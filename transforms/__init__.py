@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame functions of the demand engine (no I/O, no session creation)."""
