@@ -21,12 +21,8 @@ from jobs import settings as st
 from jobs.errors import BomflowError
 from schemas import names as n
 from schemas.tables import RUNS
-from transforms.bom import explosion_edges
-from transforms.configurations import configurations
-from transforms.demand import demand_by_date, part_demand
-from transforms.explode import explode
+from transforms.engine import order_demand
 from transforms.summary import demand_summary
-from transforms.validate import validate_inputs
 
 log = logging.getLogger("bomflow.nightly")
 
@@ -78,31 +74,21 @@ def describe_problems(problems: DataFrame, examples: int = 3) -> str:
     return "\n  ".join(f"{r.table_name}: {r.rows} row(s) {r.reason} (e.g. {', '.join(r['keys'])}: {r.detail})" for r in rows)
 
 
-def compute(spark: SparkSession, settings: dict, report: RunReport) -> tuple[DataFrame, list]:
-    """Source -> part_demand (not yet written)."""
+def compute(spark: SparkSession, settings: dict, report: RunReport) -> DataFrame:
+    """Source -> part_demand (not yet written). Fails closed on any contract violation."""
     engine, timer = settings["engine"], _Timer(report)
     started = time.monotonic()
     tables = lk.read_source(spark, report.source)
-    validated = validate_inputs(tables, int(engine["max_rule_terms"]))
-    problems = validated.problems.localCheckpoint()
+    result = order_demand(tables, report.run_id, int(engine["max_depth"]), int(engine["max_rule_terms"]))
+    problems = result.problems.localCheckpoint()
     if not problems.isEmpty():
         raise BomflowError("input rows break the data contract (quarantine comes with the gates issue); "
                            "nothing was written:\n  " + describe_problems(problems))
-    timer.step("read_validate", started)
-
-    started = time.monotonic()
-    clean = validated.clean
-    configs = clean[n.PRODUCTION_ORDERS].transform(configurations).localCheckpoint(eager=True)
-    totals = configs.agg(F.count(F.lit(1)).alias("configs"), F.sum("orders").alias("orders")).first()
-    report.configurations, report.orders_read = totals["configs"], totals["orders"] or 0
-    edges = explosion_edges(clean[n.BOM_ITEMS], clean[n.PARTS], validated.rules).localCheckpoint(eager=True)
-    explosion = explode(configs, edges, int(engine["max_depth"]))
-    report.levels = len(explosion.levels)
-    report.metrics["levels"] = [asdict(level) for level in explosion.levels]
-    timer.step("explode", started)
-
-    demand = demand_by_date(explosion.demand, configs)
-    return part_demand(demand, clean[n.PARTS], report.run_id, n.SOURCE_ORDERS), explosion.levels
+    report.orders_read, report.configurations = result.orders, result.configurations
+    report.levels = len(result.levels)
+    report.metrics["levels"] = [asdict(level) for level in result.levels]
+    timer.step("read_validate_explode", started)
+    return result.part_demand
 
 
 def write_outputs(spark: SparkSession, demand: DataFrame, report: RunReport) -> None:
@@ -130,7 +116,7 @@ def run(spark: SparkSession, settings: dict, source: str, lake: str,
                        source=source, lake=lake, started_at=now)
     log.info("event=run_started run_id=%s source=%s lake=%s", report.run_id, source, lake)
     try:
-        demand, _ = compute(spark, settings, report)
+        demand = compute(spark, settings, report)
         write_outputs(spark, demand, report)
         report.status = n.SUCCEEDED
     except Exception as err:  # recorded in runs, then re-raised for the caller's exit code

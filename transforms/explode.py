@@ -64,23 +64,26 @@ def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame) -> Dat
 
 
 def explode(configs: DataFrame, edges: DataFrame, max_depth: int,
-            materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=True)) -> Explosion:
+            materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)) -> Explosion:
     """Explode every configuration to (config_id, part_id, offset_days, per_unit).
 
-    `materialise` cuts lineage after each level (localCheckpoint by default;
-    a reliable checkpoint on a cluster that may lose executors).
+    `materialise` cuts lineage after each level (a lazy localCheckpoint by
+    default, filled by the level's one counting job; a reliable checkpoint on a
+    cluster that may lose executors).
     """
     result = Explosion(demand=None)
     frontier, demand_levels = roots(configs), []
     for level in range(1, max_depth + 1):
         started = time.monotonic()
         reached = materialise(next_level(frontier, configs, edges))
-        rows = reached.count()
+        by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
+        rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
         result.levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
-        log.info("event=explosion_level level=%d rows=%d seconds=%.3f", level, rows, result.levels[-1].seconds)
+        log.info("event=explosion_level level=%d rows=%d open=%d seconds=%.3f",
+                 level, rows, still_open, result.levels[-1].seconds)
         demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
         frontier = reached.where(F.col(n.NODE_TYPE).isin(*OPEN_TYPES))
-        if rows == 0 or frontier.isEmpty():
+        if still_open == 0:
             break
     else:
         open_nodes = sorted(r[0] for r in frontier.select(n.NODE_ID).distinct().limit(10).collect())

@@ -1,0 +1,85 @@
+"""Tiny input tables for tests, as Python rows (for the reference) and DataFrames (for the engine)."""
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from pyspark.sql import DataFrame, SparkSession
+
+from schemas import names as n
+from schemas.tables import INPUTS
+
+DAY = date(2026, 3, 2)   # a Monday
+SINCE = date(2020, 1, 1)
+
+
+def part(part_id, part_type="purchased", lead=0, unit="H87", supplier="BPNL000000000BXT"):
+    return {"part_id": part_id, "description": part_id, "part_type": part_type, "unit": unit,
+            "lead_time_days": lead, "supplier_id": supplier if part_type == "purchased" else None}
+
+
+def edge(parent, child, quantity="1", scrap="0", rule=None, plant=None, valid_from=SINCE, valid_to=None,
+         bom_item_id=None):
+    return {"bom_item_id": bom_item_id, "parent_id": parent, "child_id": child, "quantity": Decimal(quantity),
+            "scrap_pct": Decimal(scrap), "valid_from": valid_from, "valid_to": valid_to, "plant_id": plant,
+            "rule": rule}
+
+
+def order(order_id, model, options=(), quantity=1, plant="P1", day=DAY):
+    return {"order_id": order_id, "plant_id": plant, "model_id": model, "production_date": day,
+            "option_codes": list(options), "quantity": quantity}
+
+
+@dataclass
+class Case:
+    parts: list[dict]
+    bom_items: list[dict]
+    production_orders: list[dict]
+    plants: list[dict] = field(default_factory=list)
+    vehicle_models: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        for i, e in enumerate(self.bom_items, start=1):
+            e["bom_item_id"] = e["bom_item_id"] or f"E{i:04d}"
+        if not self.plants:
+            ids = sorted({o["plant_id"] for o in self.production_orders} | {e["plant_id"] for e in self.bom_items
+                                                                             if e["plant_id"]})
+            self.plants = [{"plant_id": p, "name": p, "country": "DE", "bpns": None} for p in ids]
+        if not self.vehicle_models:
+            part_ids = {p["part_id"] for p in self.parts}
+            ids = sorted({e["parent_id"] for e in self.bom_items if e["parent_id"] not in part_ids}
+                         | {o["model_id"] for o in self.production_orders})
+            self.vehicle_models = [{"model_id": m, "brand": "B", "name": m} for m in ids]
+
+    def rows(self) -> dict[str, list[dict]]:
+        return {n.PLANTS: self.plants, n.VEHICLE_MODELS: self.vehicle_models, n.PARTS: self.parts,
+                n.BOM_ITEMS: self.bom_items, n.PRODUCTION_ORDERS: self.production_orders}
+
+    def frames(self, spark: SparkSession) -> dict[str, DataFrame]:
+        return {table: frame(spark, table, rows) for table, rows in self.rows().items()}
+
+
+def frame(spark: SparkSession, table: str, rows: list[dict]) -> DataFrame:
+    schema = INPUTS[table]
+    return spark.createDataFrame([tuple(r.get(f.name) for f in schema.fields) for r in rows], schema)
+
+
+def rows_of(df: DataFrame) -> list[dict]:
+    return [r.asDict() for r in df.collect()]
+
+
+def demand_of(part_demand: DataFrame) -> dict[tuple, Decimal]:
+    return {(r.plant_id, r.model_id, r.part_id, r.demand_date): r.quantity
+            for r in part_demand.select(n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.DEMAND_DATE, n.QUANTITY).collect()}
+
+
+def within_tolerance(actual: Decimal, exact: Fraction) -> bool:
+    """Contract §Explosion 5: |actual - exact| <= 1e-6 * max(1, |exact|)."""
+    return abs(Fraction(actual) - exact) <= Fraction(1, 10**6) * max(1, abs(exact))
+
+
+def assert_matches(actual: dict[tuple, Decimal], expected: dict[tuple, Fraction]) -> None:
+    missing, extra = expected.keys() - actual.keys(), actual.keys() - expected.keys()
+    assert not missing and not extra, f"keys differ: missing {sorted(missing)[:5]}, extra {sorted(extra)[:5]}"
+    wrong = [(k, actual[k], float(expected[k])) for k in expected if not within_tolerance(actual[k], expected[k])]
+    assert not wrong, f"{len(wrong)} quantities outside tolerance, e.g. {wrong[:3]}"
