@@ -1,8 +1,10 @@
 """Row checks of the data contract (§Bad input): every input row is clean or a problem row.
 
 Each table is annotated in one pass with the array of (reason, detail) of the
-checks it fails; rows with none are clean, the others become problem rows
-(table_name, row_key, reason, detail, raw_json) with one row per failed check.
+checks it fails; rows with none are clean, each other row becomes exactly one
+problem row (table_name, row_key, reason, detail, raw_json): reason is its first
+failed check (key checks first), detail names every failure. So rows read =
+clean rows + problem rows, exactly.
 Reference checks look up the *clean* rows of the referenced table, so an edge
 pointing at a quarantined part is itself a problem, never silently dropped.
 """
@@ -53,10 +55,13 @@ def split(df: DataFrame, table: str, checks: list[Check], columns: list[str]) ->
                          for c in key_checks(keys) + checks])
     annotated = df.withColumn("_failures", F.filter(failures, lambda f: f.isNotNull()))
     clean = annotated.where(F.size("_failures") == 0).select(*columns)
+    every_failure = F.transform("_failures", lambda f: F.concat(f["reason"], F.lit(": "), f["detail"]))
     problems = annotated.where(F.size("_failures") > 0).select(
         F.lit(table).alias("table_name"),
         F.concat_ws("|", *[F.coalesce(F.col(k).cast("string"), F.lit("")) for k in keys]).alias("row_key"),
-        F.inline("_failures"),
+        F.col("_failures")[0]["reason"].alias("reason"),
+        F.when(F.size("_failures") == 1, F.col("_failures")[0]["detail"])
+         .otherwise(F.concat_ws("; ", every_failure)).alias("detail"),
         F.to_json(F.struct(*columns)).alias("raw_json"))
     return clean, problems
 

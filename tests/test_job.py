@@ -1,0 +1,127 @@
+"""The nightly job end to end through the CLI and spark-submit, on generated sample data."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+
+from jobs import cli
+from schemas import names as n
+
+ORDERS = 1500
+
+
+def read(spark, lake, table):
+    return spark.read.format("delta").load(str(Path(lake) / table))
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "source"
+    assert cli.main(["generate", "--out", str(out), "--orders", str(ORDERS), "--start-date", "2026-03-02"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def lake(source, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("lake") / "lake"
+    assert cli.main(["run", "--source", str(source), "--lake", str(lake), "--run-date", "2026-03-01"]) == 0
+    return lake
+
+
+def test_run_writes_every_output_table_and_a_runs_row(spark, lake):
+    runs = read(spark, lake, n.RUNS).collect()
+    assert len(runs) == 1 and runs[0].status == n.SUCCEEDED and runs[0].orders_read == ORDERS
+    assert runs[0].configurations < ORDERS and runs[0].levels >= 6
+    demand = read(spark, lake, n.PART_DEMAND)
+    assert demand.count() == runs[0].part_demand_rows > 0
+    assert DeltaTable.forPath(spark, str(lake / n.PART_DEMAND)).detail().first().partitionColumns == [
+        n.PLANT_ID, n.MODEL_ID]
+    assert demand.where(F.col(n.PART_TYPE) == n.PHANTOM).count() == 0
+    assert demand.where(F.col(n.QUANTITY).isNull() | (F.col(n.QUANTITY) <= 0)).count() == 0
+    assert {r.run_id for r in demand.select(n.RUN_ID).distinct().collect()} == {runs[0].run_id}
+
+
+def test_summary_totals_equal_part_demand_totals_in_every_bucket(spark, lake):
+    demand = read(spark, lake, n.PART_DEMAND).groupBy(n.PLANT_ID, n.PART_ID).agg(F.sum(n.QUANTITY).alias("total"))
+    summary = read(spark, lake, n.DEMAND_SUMMARY)
+    for bucket in n.BUCKETS:
+        totals = (summary.where(F.col(n.BUCKET) == bucket)
+                  .groupBy(n.PLANT_ID, n.PART_ID).agg(F.sum(n.QUANTITY).alias("total")))
+        assert_df_equality(totals, demand, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_week_buckets_start_on_monday_and_months_on_the_first(spark, lake):
+    summary = read(spark, lake, n.DEMAND_SUMMARY)
+    weekdays = {r[0] for r in summary.where(F.col(n.BUCKET) == n.WEEK).select(F.dayofweek(n.BUCKET_START)).distinct().collect()}
+    assert weekdays == {2}   # Spark: 1 = Sunday, 2 = Monday
+    assert {r[0] for r in summary.where(F.col(n.BUCKET) == n.MONTH).select(F.dayofmonth(n.BUCKET_START)).distinct().collect()} == {1}
+
+
+def test_rerun_on_the_same_source_gives_identical_outputs(spark, source, lake, tmp_path):
+    rerun = tmp_path / "rerun"
+    assert cli.main(["run", "--source", str(source), "--lake", str(rerun)]) == 0
+    for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):
+        first, second = read(spark, lake, table).drop(n.RUN_ID), read(spark, rerun, table).drop(n.RUN_ID)
+        assert_df_equality(first, second, ignore_row_order=True)
+
+
+def test_spark_submit_gives_the_same_demand(spark, source, lake, tmp_path):
+    submitted = tmp_path / "submitted"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "BOMFLOW_ENV": "test", "PYSPARK_PYTHON": sys.executable}
+    done = subprocess.run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/nightly_demand.py",
+                           "--source", str(source), "--lake", str(submitted)],
+                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "succeeded" in done.stdout
+    first, second = read(spark, lake, n.PART_DEMAND).drop(n.RUN_ID), read(spark, submitted, n.PART_DEMAND).drop(n.RUN_ID)
+    assert_df_equality(first, second, ignore_row_order=True)
+
+
+def _one_clear_line(capfd, *fragments):
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("bomflow: error:")]
+    assert lines, err[-2000:]
+    for fragment in fragments:
+        assert fragment in err, err[-2000:]
+    assert "Traceback" not in err and "\tat org.apache" not in err and "Py4JJavaError" not in err
+
+
+def test_missing_source_folder_is_one_clear_error(tmp_path, capfd):
+    assert cli.main(["run", "--source", str(tmp_path / "nope"), "--lake", str(tmp_path / "lake")]) == 2
+    _one_clear_line(capfd, "does not exist")
+
+
+def test_missing_table_and_wrong_type_are_listed_together(spark, source, tmp_path, capfd):
+    broken = tmp_path / "broken"
+    shutil.copytree(source, broken)
+    shutil.rmtree(broken / n.BOM_ITEMS)
+    parts = spark.read.parquet(str(source / n.PARTS)).withColumn(n.LEAD_TIME_DAYS, F.col(n.LEAD_TIME_DAYS).cast("string"))
+    shutil.rmtree(broken / n.PARTS)
+    parts.write.parquet(str(broken / n.PARTS))
+    assert cli.main(["run", "--source", str(broken), "--lake", str(tmp_path / "lake")]) == 2
+    _one_clear_line(capfd, "bom_items: missing table", "parts.lead_time_days: type string, expected int")
+
+
+def test_bad_rows_fail_closed_and_leave_the_previous_demand(spark, source, lake, tmp_path, capfd):
+    bad = tmp_path / "bad"
+    shutil.copytree(source, bad)
+    bom = spark.read.parquet(str(source / n.BOM_ITEMS))
+    broken_rule = bom.limit(1).withColumn(n.BOM_ITEM_ID, F.lit("E-BAD")).withColumn(n.RULE, F.lit("B58 &"))
+    bom.unionByName(broken_rule).write.mode("overwrite").parquet(str(bad / "bom_items_new"))
+    shutil.rmtree(bad / n.BOM_ITEMS)
+    (bad / "bom_items_new").rename(bad / n.BOM_ITEMS)
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    before = DeltaTable.forPath(spark, str(copy / n.PART_DEMAND)).history().count()
+    assert cli.main(["run", "--source", str(bad), "--lake", str(copy)]) == 2
+    _one_clear_line(capfd, "invalid_rule", "E-BAD", "nothing was written")
+    assert DeltaTable.forPath(spark, str(copy / n.PART_DEMAND)).history().count() == before
+    assert read(spark, copy, n.RUNS).where(F.col("status") == n.FAILED).count() == 1

@@ -1,0 +1,75 @@
+"""Every contract check finds its bad row, and nothing is lost: clean + problem rows = rows read."""
+from datetime import date
+
+from schemas import names as n
+from tests.builders import DAY, Case, edge, order, part
+from transforms.validate import validate_inputs
+
+
+def bad_case() -> Case:
+    parts = [part("ASM", "assembly"), part("BUY"), part("BUY2"), part("PH", "phantom"),
+             part("DUP"), part("DUP"),                                        # duplicate_key (both rows)
+             part("ODD", "gizmo"),                                            # unknown_part_type
+             part("NOSUP", supplier=None),                                    # purchased_without_supplier
+             part("LATE", "assembly", lead=-1)]                               # invalid_lead_time
+    bom = [edge("M1", "ASM", bom_item_id="OK1"), edge("ASM", "BUY", bom_item_id="OK2"),
+           edge("M1", "PH", bom_item_id="OK3"), edge("PH", "BUY", bom_item_id="OK4"),
+           edge("NOWHERE", "BUY", bom_item_id="B-PARENT"),                   # unknown_parent
+           edge("ASM", "GHOST", bom_item_id="B-CHILD"),                      # unknown_child
+           edge("ASM", "ODD", bom_item_id="B-CHILD-BAD"),                    # child is a quarantined part
+           edge("BUY", "BUY2", bom_item_id="B-PURCH"),                       # purchased_parent
+           edge("M1", "BUY", "0", bom_item_id="B-QTY"),                      # non_positive_quantity
+           edge("M1", "BUY", scrap="100", bom_item_id="B-SCRAP"),            # scrap_out_of_range
+           edge("M1", "BUY", valid_from=DAY, valid_to=DAY, bom_item_id="B-VALID"),  # invalid_validity
+           edge("M1", "BUY", rule="AA &| BB", bom_item_id="B-RULE"),         # invalid_rule
+           edge("ASM", "PH", bom_item_id="B-CYC1"), edge("PH", "ASM", bom_item_id="B-CYC2")]  # cycle
+    orders = [order("O-OK", "M1", ["AA"]),
+              order("O-PLANT", "M1", plant="NOPE"), order("O-MODEL", "NOPE"),
+              order("O-QTY", "M1", quantity=0), order("O-DATE", "M1", day=None),
+              order("O-CODE", "M1", ["AA", "bad code"]),
+              order("O-DUP", "M1"), order("O-DUP", "M1")]
+    case = Case(parts=parts, bom_items=bom, production_orders=orders)
+    case.plants = [{"plant_id": "P1", "name": "P1", "country": "DE", "bpns": None}]
+    case.vehicle_models = [{"model_id": "M1", "brand": "B", "name": "M1"}]
+    return case
+
+
+def test_each_reason_is_found(spark):
+    validated = validate_inputs(bad_case().frames(spark), max_rule_terms=4096)
+    found = {(r.table_name, r.row_key, r.reason) for r in validated.problems.collect()}
+    assert found == {
+        (n.PARTS, "DUP", n.DUPLICATE_KEY), (n.PARTS, "ODD", n.UNKNOWN_PART_TYPE),
+        (n.PARTS, "NOSUP", n.PURCHASED_WITHOUT_SUPPLIER), (n.PARTS, "LATE", n.INVALID_LEAD_TIME),
+        (n.BOM_ITEMS, "B-PARENT", n.UNKNOWN_PARENT), (n.BOM_ITEMS, "B-CHILD", n.UNKNOWN_CHILD),
+        (n.BOM_ITEMS, "B-CHILD-BAD", n.UNKNOWN_CHILD), (n.BOM_ITEMS, "B-PURCH", n.PURCHASED_PARENT),
+        (n.BOM_ITEMS, "B-QTY", n.NON_POSITIVE_QUANTITY), (n.BOM_ITEMS, "B-SCRAP", n.SCRAP_OUT_OF_RANGE),
+        (n.BOM_ITEMS, "B-VALID", n.INVALID_VALIDITY), (n.BOM_ITEMS, "B-RULE", n.INVALID_RULE),
+        (n.BOM_ITEMS, "B-CYC1", n.CYCLE), (n.BOM_ITEMS, "B-CYC2", n.CYCLE),
+        (n.PRODUCTION_ORDERS, "O-PLANT", n.UNKNOWN_PLANT), (n.PRODUCTION_ORDERS, "O-MODEL", n.UNKNOWN_MODEL),
+        (n.PRODUCTION_ORDERS, "O-QTY", n.INVALID_QUANTITY), (n.PRODUCTION_ORDERS, "O-DATE", n.MISSING_DATE),
+        (n.PRODUCTION_ORDERS, "O-CODE", n.MALFORMED_OPTION_CODE), (n.PRODUCTION_ORDERS, "O-DUP", n.DUPLICATE_KEY),
+    }
+
+
+def test_clean_plus_problem_rows_equal_rows_read(spark):
+    case = bad_case()
+    frames = case.frames(spark)
+    validated = validate_inputs(frames, max_rule_terms=4096)
+    for table, rows in case.rows().items():
+        problem_rows = validated.problems.where(f"table_name = '{table}'").count()
+        assert validated.clean[table].count() + problem_rows == len(rows), table
+
+
+def test_problem_rows_carry_the_whole_raw_row(spark):
+    validated = validate_inputs(bad_case().frames(spark), max_rule_terms=4096)
+    row = validated.problems.where("row_key = 'B-RULE'").first()
+    assert '"rule":"AA &| BB"' in row.raw_json and '"bom_item_id":"B-RULE"' in row.raw_json
+    assert "AA &| BB" in row.detail
+
+
+def test_a_row_failing_several_checks_is_one_problem_row_naming_each(spark):
+    case = bad_case()
+    case.bom_items.append(edge("M1", "BUY", "-1", scrap="150", bom_item_id="B-TWICE"))
+    rows = validate_inputs(case.frames(spark), max_rule_terms=4096).problems.where("row_key = 'B-TWICE'").collect()
+    assert len(rows) == 1 and rows[0].reason == n.NON_POSITIVE_QUANTITY
+    assert n.SCRAP_OUT_OF_RANGE in rows[0].detail and "150" in rows[0].detail
