@@ -2,6 +2,7 @@
 
     bomflow generate --out DIR [--orders N] [--seed S] [--start-date D] [--days N]
     bomflow run --source DIR --lake DIR [--conf FILE] [--env ENV] [--run-date D]
+    bomflow validate --source DIR [--docs DIR] [--conf FILE] [--env ENV]
 """
 import argparse
 import sys
@@ -43,7 +44,7 @@ def _generate(args: argparse.Namespace) -> None:
     settings.configure_logging(conf)
     spark = settings.spark_session(conf)
     opts = generate.Options(out=args.out, orders=args.orders, seed=args.seed, start_date=args.start_date,
-                            days=args.days, network=args.network)
+                            days=args.days, network=args.network, bad=args.bad)
     counts = generate.generate(spark, opts)
     width = max(map(len, counts))
     print(f"wrote sample source to {Path(args.out).resolve()}")
@@ -72,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
                      help="first production date, YYYY-MM-DD (default today)")
     gen.add_argument("--days", type=int, default=28, help="production days covered by orders (default 28)")
     gen.add_argument("--network", type=Path, default=DEFAULT_NETWORK, help="plant network YAML")
+    gen.add_argument("--bad", action="store_true",
+                     help="also write one bad row for every quarantine reason (blocks model G60)")
     gen.add_argument("--conf", help="extra YAML laid over conf/")
     gen.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
     gen.set_defaults(action=_generate)
@@ -79,6 +82,11 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the nightly demand job: source -> Delta lake")
     add_arguments(run)
     run.set_defaults(action=_run)
+
+    from jobs import validate
+    check = sub.add_parser("validate", help="run the input gate alone (quarantine counts, GX Data Docs)")
+    validate.add_arguments(check)
+    check.set_defaults(action=validate.execute)
     return top
 
 

@@ -35,6 +35,7 @@ class Options:
     start_date: date = date.today()
     days: int = 28
     network: Path = DEFAULT_NETWORK
+    bad: bool = False
 
 
 def load_network(path: Path) -> dict:
@@ -60,8 +61,16 @@ def small_tables(net: dict, start: date) -> dict[str, list[tuple]]:
     models = [(m["model_id"], m["brand"], m["name"]) for m in net["models"]]
     parts = [(pid, desc, ptype, unit, lead, suppliers.get(sup)) for pid, (ptype, unit, lead, sup, desc) in net["parts"].items()]
     since = start - timedelta(days=365)
+    filler_supplier = suppliers[sorted(suppliers)[-1]]
+    bom_rows = list(net["bom_items"])
+    for parent, (ptype, *_rest) in net["parts"].items():
+        if ptype in (n.ASSEMBLY, n.PHANTOM):
+            for i in range(1, net.get("breadth", 0) + 1):
+                filler = f"FILL-{parent}-{i:02d}"
+                parts.append((filler, f"Fastener {i} for {parent}", n.PURCHASED, "H87", 3, filler_supplier))
+                bom_rows.append([parent, filler, (i % 4) + 1, 0, None, None, None, None])
     bom = []
-    for i, (parent, child, qty, scrap, rule, plant, vfrom, vto) in enumerate(net["bom_items"], start=1):
+    for i, (parent, child, qty, scrap, rule, plant, vfrom, vto) in enumerate(bom_rows, start=1):
         bom.append((f"E{i:05d}", parent, child, _dec(qty, 6), _dec(scrap, 4),
                     _day(start, vfrom) if vfrom is not None else since, _day(start, vto), plant,
                     None if rule is None else str(rule)))
@@ -144,14 +153,62 @@ def orders_frame(spark: SparkSession, net: dict, opts: Options) -> DataFrame:
         quantity.alias(n.QUANTITY))
 
 
+# One row for every quarantine reason of the contract. Every BOM defect that a
+# model can reach sits under BIW-G60, so exactly model G60 is blocked; the other
+# models must get exactly the demand they get without these rows.
+BLOCKED_BY_BAD_ROWS = "G60"
+
+
+def bad_rows(start: date) -> dict[str, list[tuple]]:
+    since = start - timedelta(days=365)
+    good_supplier = bpn.make("L", "000BADROW1")
+
+    def edge(item, parent, child, qty="1", scrap="0", rule=None, vfrom=since, vto=None):
+        return (item, parent, child, _dec(qty, 6), _dec(scrap, 4), vfrom, vto, None, rule)
+
+    def order(order_id, plant="DIN", model="G05", day=start, options=("B58", "AT8", "P300"), qty=1):
+        return (order_id, plant, model, day, list(options), qty)
+
+    return {
+        n.PARTS: [("BAD-DUP", "duplicated part", n.PURCHASED, "H87", 1, good_supplier),
+                  ("BAD-DUP", "duplicated part", n.PURCHASED, "H87", 1, good_supplier),
+                  ("BAD-TYPE", "unknown part type", "gizmo", "H87", 1, None),
+                  ("BAD-NOSUP", "purchased without supplier", n.PURCHASED, "H87", 1, None),
+                  ("BAD-LEAD", "negative lead time", n.ASSEMBLY, "H87", -2, None),
+                  ("BAD-CYC-A", "cycle member", n.ASSEMBLY, "H87", 1, None),
+                  ("BAD-CYC-B", "cycle member", n.ASSEMBLY, "H87", 1, None)],
+        n.BOM_ITEMS: [edge("BAD-E-DUP", "BIW-G60", "SEALANT-A"), edge("BAD-E-DUP", "BIW-G60", "SEALANT-A"),
+                      edge("BAD-E-PARENT", "NO-SUCH-PARENT", "CLIP"),
+                      edge("BAD-E-CHILD", "BIW-G60", "NO-SUCH-CHILD"),
+                      edge("BAD-E-PURCHASED", "FILL-BIW-G60-01", "BOLT-M8"),
+                      edge("BAD-E-QTY", "BIW-G60", "CLIP", qty="0"),
+                      edge("BAD-E-SCRAP", "BIW-G60", "CLIP", scrap="100"),
+                      edge("BAD-E-VALID", "BIW-G60", "CLIP", vfrom=start, vto=start),
+                      edge("BAD-E-RULE", "BIW-G60", "CLIP", rule="PANO &| HUD"),
+                      edge("BAD-E-CYC1", "BIW-G60", "BAD-CYC-A"),
+                      edge("BAD-E-CYC2", "BAD-CYC-A", "BAD-CYC-B"), edge("BAD-E-CYC3", "BAD-CYC-B", "BAD-CYC-A")],
+        n.PRODUCTION_ORDERS: [order("BAD-O-PLANT", plant="NOPE"), order("BAD-O-MODEL", model="NOPE"),
+                              order("BAD-O-QTY", qty=0), order("BAD-O-DATE", day=None),
+                              order("BAD-O-CODE", options=("B58", "not a code")),
+                              order("BAD-O-DUP"), order("BAD-O-DUP")],
+    }
+
+
 def generate(spark: SparkSession, opts: Options) -> dict[str, int]:
     """Write every input table; returns rows written per table."""
     net = load_network(opts.network)
     rows = {**small_tables(net, opts.start_date), **plan_tables(net, opts)}
+    extra = bad_rows(opts.start_date) if opts.bad else {}
+    for table, more in extra.items():
+        if table != n.PRODUCTION_ORDERS:
+            rows[table] = rows[table] + more
     frames = {table: spark.createDataFrame(data, INPUTS[table]) for table, data in rows.items()}
     frames[n.PRODUCTION_ORDERS] = orders_frame(spark, net, opts)
+    if extra:
+        frames[n.PRODUCTION_ORDERS] = frames[n.PRODUCTION_ORDERS].unionByName(
+            spark.createDataFrame(extra[n.PRODUCTION_ORDERS], INPUTS[n.PRODUCTION_ORDERS]))
     counts = {}
     for table, df in frames.items():
         df.write.mode("overwrite").parquet(str(Path(opts.out) / table))
-        counts[table] = opts.orders if table == n.PRODUCTION_ORDERS else len(rows[table])
+        counts[table] = (opts.orders + len(extra.get(table, ()))) if table == n.PRODUCTION_ORDERS else len(rows[table])
     return counts

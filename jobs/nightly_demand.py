@@ -1,17 +1,21 @@
-"""The nightly demand job: read -> validate -> explode -> summarise -> write.
+"""The nightly demand job: read -> validate -> quarantine -> gate -> explode -> stage -> gate -> commit.
 
     spark-submit jobs/nightly_demand.py --source DIR --lake DIR [--conf FILE] [--run-date D]
 
-does the same as `bomflow run` (which calls main() below).
+does the same as `bomflow run` (which calls execute() below). Outputs are written
+to LAKE/_staging/<run_id>/ first and committed to part_demand and demand_summary
+only after the output gate passed, so a failed run leaves the last good state.
 """
 import argparse
 import json
 import logging
 import secrets
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -19,12 +23,21 @@ from pyspark.sql import functions as F
 from jobs import lake as lk
 from jobs import settings as st
 from jobs.errors import BomflowError
+from jobs.faults import failpoint
+from jobs.gates import GateResult, Gates, week_start_view
 from schemas import names as n
-from schemas.tables import RUNS
-from transforms.engine import order_demand
+from schemas.tables import QUARANTINE, RUNS
+from transforms.checks import plant_drift, summary_total_mismatches, uncovered_plant_models
+from transforms.demand import carried_demand
+from transforms.engine import OrderDemand, Screened, order_demand
 from transforms.summary import demand_summary
 
 log = logging.getLogger("bomflow.nightly")
+CONSUMED = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS)
+
+
+class GateFailed(BomflowError):
+    """A validation gate failed: the run committed nothing."""
 
 
 @dataclass
@@ -41,14 +54,22 @@ class RunReport:
     levels: int | None = None
     part_demand_rows: int | None = None
     demand_summary_rows: int | None = None
+    quarantine_rows: int | None = None
     parts_with_demand: int | None = None
+    gate_result: str | None = None
+    blocked: dict = field(default_factory=dict)
+    carried_rows: int | None = None
+    reconciliation: dict = field(default_factory=dict)
+    quarantine_by_reason: dict = field(default_factory=dict)
+    validation_docs: str | None = None
     error: str | None = None
     metrics: dict = field(default_factory=dict)
 
     def runs_row(self) -> tuple:
-        values = {"source_path": self.source, "quarantine_rows": 0, "gate_result": None,
-                  "published_collection": None, "metrics_json": json.dumps(self.metrics, default=str),
-                  **asdict(self)}
+        values = {**asdict(self), "source_path": self.source, "published_collection": None,
+                  "metrics_json": json.dumps(self.metrics, default=str),
+                  "blocked_models": json.dumps(self.blocked) if self.blocked else None,
+                  "reconciliation_json": json.dumps(self.reconciliation)}
         return tuple(values[f.name] for f in RUNS.fields)
 
 
@@ -58,54 +79,139 @@ def new_run_id(now: datetime) -> str:
 
 class _Timer:
     def __init__(self, report: RunReport):
-        self.report, self.steps = report, report.metrics.setdefault("step_seconds", {})
+        self.steps = report.metrics.setdefault("step_seconds", {})
+        self.started = time.monotonic()
 
-    def step(self, name: str, started: float) -> None:
-        self.steps[name] = round(time.monotonic() - started, 3)
+    def done(self, name: str) -> None:
+        self.steps[name] = round(time.monotonic() - self.started, 3)
         log.info("event=step_done step=%s seconds=%.3f", name, self.steps[name])
+        self.started = time.monotonic()
 
 
-def describe_problems(problems: DataFrame, examples: int = 3) -> str:
-    """One line per (table, reason) with its count and a few row keys."""
-    rows = (problems.groupBy("table_name", "reason")
-            .agg(F.count(F.lit(1)).alias("rows"), F.slice(F.array_sort(F.collect_set("row_key")), 1, examples).alias("keys"),
-                 F.first("detail").alias("detail"))
-            .orderBy("table_name", "reason").collect())
-    return "\n  ".join(f"{r.table_name}: {r.rows} row(s) {r.reason} (e.g. {', '.join(r['keys'])}: {r.detail})" for r in rows)
+def reconcile(tables: dict[str, DataFrame], result: OrderDemand | Screened) -> dict[str, dict]:
+    """Per consumed table: rows read, rows used, rows quarantined (each counted on its own)."""
+    quarantined = {r.table_name: r["count"] for r in result.problems.groupBy("table_name").count().collect()}
+    return {t: {"read": tables[t].count(), "used": result.used[t].count(), "quarantined": quarantined.get(t, 0)}
+            for t in CONSUMED}
 
 
-def compute(spark: SparkSession, settings: dict, report: RunReport) -> DataFrame:
-    """Source -> part_demand (not yet written). Fails closed on any contract violation."""
-    engine, timer = settings["engine"], _Timer(report)
-    started = time.monotonic()
+def input_gate(gates: Gates, tables: dict[str, DataFrame], result: OrderDemand | Screened, report: RunReport,
+               max_pct: float) -> GateResult:
+    gate = GateResult("input")
+    for table, c in report.reconciliation.items():
+        gate.checks += 2
+        if c["read"] != c["used"] + c["quarantined"]:
+            gate.fail(f"{table}: {c['read']} rows read != {c['used']} used + {c['quarantined']} quarantined")
+        own = report.quarantine_by_reason.get(table, {})
+        own_defects = sum(rows for reason, rows in own.items() if reason != n.MODEL_BLOCKED)
+        if c["read"] and own_defects / c["read"] * 100 > max_pct:
+            gate.fail(f"{table}: {own_defects / c['read']:.1%} of rows quarantined for their own defects "
+                      f"(threshold {max_pct} %)")
+    gates.run_suites("input", tables, gate, mostly=1 - max_pct / 100, refs=result.used)
+    return gate
+
+
+def output_gate(gates: Gates, staged: DataFrame, summary: DataFrame, result: OrderDemand,
+                previous: DataFrame | None, max_drift_pct: float | None) -> GateResult:
+    gate = GateResult("output")
+    gates.run_suites("output", {n.PART_DEMAND: staged, n.DEMAND_SUMMARY: week_start_view(summary)}, gate)
+    gate.checks += 3
+    mismatches = summary_total_mismatches(staged, summary).limit(5).collect()
+    if mismatches:
+        gate.fail(f"demand_summary totals differ from part_demand, e.g. {[tuple(r) for r in mismatches[:3]]}")
+    uncovered = uncovered_plant_models(staged, result.used[n.PRODUCTION_ORDERS]).collect()
+    if uncovered:
+        gate.fail(f"(plant, model) with orders but no demand: {[tuple(r) for r in uncovered]}")
+    if previous is not None and max_drift_pct is not None:
+        drifted = plant_drift(staged, previous, max_drift_pct).collect()
+        for r in drifted:
+            gate.fail(f"plant {r.plant_id}: total demand changed by {r.change_pct:+.1f} % against the previous run "
+                      f"(threshold {max_drift_pct} %)")
+    return gate
+
+
+def previous_demand(spark: SparkSession, lake: str) -> DataFrame | None:
+    path = Path(lk.table_path(lake, n.PART_DEMAND))
+    return spark.read.format("delta").load(str(path)) if (path / "_delta_log").is_dir() else None
+
+
+def count_quarantine(problems: DataFrame, report: RunReport) -> None:
+    by = problems.groupBy("table_name", "reason").count().collect()
+    report.quarantine_by_reason = {}
+    for r in by:
+        report.quarantine_by_reason.setdefault(r.table_name, {})[r.reason] = r["count"]
+    report.quarantine_rows = sum(r["count"] for r in by)
+
+
+def write_quarantine(problems: DataFrame, report: RunReport) -> None:
+    rows = problems.select(F.lit(report.run_id).alias(n.RUN_ID), "*")
+    lk.write_table(rows.select(*[F.col(f.name).cast(f.dataType) for f in QUARANTINE.fields]),
+                   report.lake, n.QUARANTINE, mode="append")
+    count_quarantine(problems, report)
+
+
+def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: OrderDemand,
+                     report: RunReport, timer: _Timer) -> None:
+    previous = previous_demand(spark, report.lake)
+    demand = result.part_demand
+    if result.blocked and previous is not None:
+        demand = demand.unionByName(carried_demand(previous, sorted(result.blocked), report.run_id))
+    staging = Path(report.lake) / "_staging" / report.run_id
+    lk.write_table(demand, str(staging), n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
+    staged = spark.read.format("delta").load(str(staging / n.PART_DEMAND))
+    lk.write_table(demand_summary(staged), str(staging), n.DEMAND_SUMMARY)
+    summary = spark.read.format("delta").load(str(staging / n.DEMAND_SUMMARY))
+    timer.done("stage")
+
+    gate = output_gate(gates, staged, summary, result, previous, settings["gates"].get("max_plant_drift_pct"))
+    report.metrics["output_gate"] = asdict(gate)
+    timer.done("output_gate")
+    if not gate.passed:
+        report.gate_result = "failed: output"
+        raise GateFailed("output gate failed, nothing committed:\n  " + "\n  ".join(gate.failures))
+
+    failpoint("before_commit")
+    lk.write_table(staged, report.lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
+    failpoint("between_commits")
+    lk.write_table(summary, report.lake, n.DEMAND_SUMMARY)
+    timer.done("commit")
+    stats = staged.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts"),
+                       F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first()
+    report.part_demand_rows, report.parts_with_demand, report.carried_rows = stats["rows"], stats["parts"], stats["carried"]
+    report.demand_summary_rows = summary.count()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
+    timer = _Timer(report)
     tables = lk.read_source(spark, report.source)
+    engine = settings["engine"]
     result = order_demand(tables, report.run_id, int(engine["max_depth"]), int(engine["max_rule_terms"]))
-    problems = result.problems.localCheckpoint()
-    if not problems.isEmpty():
-        raise BomflowError("input rows break the data contract (quarantine comes with the gates issue); "
-                           "nothing was written:\n  " + describe_problems(problems))
-    report.orders_read, report.configurations = result.orders, result.configurations
-    report.levels = len(result.levels)
+    report.orders_read, report.configurations = tables[n.PRODUCTION_ORDERS].count(), result.configurations
+    report.levels, report.blocked = len(result.levels), result.blocked
     report.metrics["levels"] = [asdict(level) for level in result.levels]
-    timer.step("read_validate_explode", started)
-    return result.part_demand
+    timer.done("read_validate_explode")
 
+    write_quarantine(result.problems, report)
+    report.reconciliation = reconcile(tables, result)
+    docs_root = Path(report.lake) / "_validation" / report.run_id
+    gates = Gates(docs_root)
+    gate = input_gate(gates, tables, result, report, float(settings["gates"]["max_quarantined_pct"]))
+    report.validation_docs = gates.docs_index()
+    report.metrics["input_gate"] = asdict(gate)
+    timer.done("input_gate")
+    if not gate.passed:
+        report.gate_result = "failed: input"
+        raise GateFailed("input gate failed, nothing committed:\n  " + "\n  ".join(gate.failures))
 
-def write_outputs(spark: SparkSession, demand: DataFrame, report: RunReport) -> None:
-    timer, started = _Timer(report), time.monotonic()
-    lk.write_table(demand, report.lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
-    written = spark.read.format("delta").load(lk.table_path(report.lake, n.PART_DEMAND))
-    timer.step("write_part_demand", started)
-    started = time.monotonic()
-    lk.write_table(demand_summary(written), report.lake, n.DEMAND_SUMMARY)
-    timer.step("write_demand_summary", started)
-    stats = written.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts")).first()
-    report.part_demand_rows, report.parts_with_demand = stats["rows"], stats["parts"]
-    report.demand_summary_rows = spark.read.format("delta").load(lk.table_path(report.lake, n.DEMAND_SUMMARY)).count()
+    stage_and_commit(spark, settings, gates, result, report, timer)
+    report.gate_result = n.PASSED
+    report.status = n.SUCCEEDED
 
 
 def append_run(spark: SparkSession, report: RunReport) -> None:
-    lk.write_table(spark.createDataFrame([report.runs_row()], RUNS), report.lake, n.RUNS, mode="append")
+    df = spark.createDataFrame([report.runs_row()], RUNS)
+    df.write.format("delta").mode("append").option("mergeSchema", "true").save(lk.table_path(report.lake, n.RUNS))
 
 
 def run(spark: SparkSession, settings: dict, source: str, lake: str,
@@ -116,9 +222,7 @@ def run(spark: SparkSession, settings: dict, source: str, lake: str,
                        source=source, lake=lake, started_at=now)
     log.info("event=run_started run_id=%s source=%s lake=%s", report.run_id, source, lake)
     try:
-        demand = compute(spark, settings, report)
-        write_outputs(spark, demand, report)
-        report.status = n.SUCCEEDED
+        execute_run(spark, settings, report)
     except Exception as err:  # recorded in runs, then re-raised for the caller's exit code
         report.error = str(err).splitlines()[0][:500]
         raise
@@ -136,7 +240,7 @@ def run(spark: SparkSession, settings: dict, source: str, lake: str,
 
 def summary_lines(report: RunReport) -> list[str]:
     saved = 1 - report.configurations / report.orders_read if report.orders_read else 0
-    return [
+    lines = [
         f"run {report.run_id}: {report.status} in {report.metrics['total_seconds']:.1f} s",
         f"  orders read          {report.orders_read:>10,}",
         f"  configurations       {report.configurations:>10,}  ({saved:.0%} fewer explosions than orders)",
@@ -144,8 +248,19 @@ def summary_lines(report: RunReport) -> list[str]:
         f"  parts with demand    {report.parts_with_demand:>10,}",
         f"  part_demand rows     {report.part_demand_rows:>10,}",
         f"  demand_summary rows  {report.demand_summary_rows:>10,}",
-        f"  lake                 {report.lake}  (tables: {n.PART_DEMAND}, {n.DEMAND_SUMMARY}, {n.RUNS})",
+        f"  quarantined rows     {report.quarantine_rows:>10,}",
     ]
+    for table, reasons in sorted(report.quarantine_by_reason.items()):
+        lines.append(f"    {table}: " + ", ".join(f"{reason} {rows}" for reason, rows in sorted(reasons.items())))
+    for model, cause in sorted(report.blocked.items()):
+        lines.append(f"  WARNING: BLOCKED {cause}; no new demand for {model}, "
+                     f"{'its last good demand is carried (stale)' if report.carried_rows else 'nothing to carry'}")
+    if report.carried_rows:
+        lines.append(f"  carried rows         {report.carried_rows:>10,}  (part_demand.carried_from_run_id is set)")
+    lines += [f"  gates                {report.gate_result:>10}",
+              f"  validation docs      {report.validation_docs}",
+              f"  lake                 {report.lake}  (tables: {n.PART_DEMAND}, {n.DEMAND_SUMMARY}, {n.QUARANTINE}, {n.RUNS})"]
+    return lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

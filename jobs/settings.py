@@ -48,7 +48,8 @@ def load(env: str | None = None, extra: str | os.PathLike | None = None) -> dict
 def configure_logging(settings: dict) -> None:
     logging.basicConfig(level=settings.get("log_level", "INFO"),
                         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    for noisy in ("py4j", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # PySpark logs every analysis error with its JVM stack trace; bomflow reports it in one line instead.
     from pyspark.logger import PySparkLogger
     for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):

@@ -40,6 +40,7 @@ DEMAND_DATE = "demand_date"
 ORDER_DATE = "order_date"
 BUCKET = "bucket"
 BUCKET_START = "bucket_start"
+CARRIED_FROM_RUN_ID = "carried_from_run_id"   # set on rows kept from an earlier run for a blocked model
 
 # Engine-internal columns
 CONFIG_ID = "config_id"
@@ -73,9 +74,10 @@ BUCKETS = (DAY, WEEK, MONTH)
 # UN/ECE Rec. 20 unit codes the contract allows
 UNITS = ("H87", "KGM", "MTR", "LTR", "MTK")
 
-# run status values
+# run status and gate values
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+PASSED = "passed"
 
 # quarantine reasons (contract §Bad input)
 DUPLICATE_KEY = "duplicate_key"

@@ -41,7 +41,8 @@ INPUTS = {
 PART_DEMAND = _schema(
     (n.RUN_ID, S, False), (n.SOURCE, S, False), (n.PLANT_ID, S, False), (n.MODEL_ID, S, False),
     (n.PART_ID, S, False), (n.PART_TYPE, S, False), (n.UNIT, S, True), (n.SUPPLIER_ID, S, True),
-    (n.DEMAND_DATE, D, False), (n.ORDER_DATE, D, False), (n.QUANTITY, q.DEMAND, False))
+    (n.DEMAND_DATE, D, False), (n.ORDER_DATE, D, False), (n.QUANTITY, q.DEMAND, False),
+    (n.CARRIED_FROM_RUN_ID, S, True))
 
 DEMAND_SUMMARY = _schema(
     (n.RUN_ID, S, False), (n.SOURCE, S, False), (n.PLANT_ID, S, False), (n.PART_ID, S, False),
@@ -59,7 +60,9 @@ RUNS = _schema(
     ("levels", IntegerType(), True), ("part_demand_rows", LongType(), True),
     ("demand_summary_rows", LongType(), True), ("quarantine_rows", LongType(), True),
     ("gate_result", S, True), ("published_collection", S, True),
-    ("error", S, True), ("metrics_json", S, True))
+    ("error", S, True), ("metrics_json", S, True),
+    ("blocked_models", S, True), ("carried_rows", LongType(), True),
+    ("reconciliation_json", S, True), ("validation_docs", S, True))
 
 OUTPUTS = {
     n.PART_DEMAND: PART_DEMAND,

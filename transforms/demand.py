@@ -29,5 +29,17 @@ def part_demand(demand: DataFrame, parts: DataFrame, run_id: str, source: str) -
             .select(F.lit(run_id).alias(n.RUN_ID), F.lit(source).alias(n.SOURCE),
                     n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.PART_TYPE, n.UNIT, n.SUPPLIER_ID, n.DEMAND_DATE,
                     F.date_sub(F.col(n.DEMAND_DATE), F.col(n.LEAD_TIME_DAYS)).alias(n.ORDER_DATE),
-                    n.QUANTITY)
+                    n.QUANTITY, F.lit(None).cast("string").alias(n.CARRIED_FROM_RUN_ID))
+            .select(*[F.col(f.name).cast(f.dataType) for f in PART_DEMAND.fields]))
+
+
+def carried_demand(previous: DataFrame, blocked_models: list[str], run_id: str) -> DataFrame:
+    """The previous run's rows of blocked models, kept (stale) so a BOM error never looks like a demand drop.
+
+    carried_from_run_id names the run that computed them; rows carried twice keep the original.
+    """
+    return (previous
+            .where(F.col(n.MODEL_ID).isin(*blocked_models) & (F.col(n.SOURCE) == n.SOURCE_ORDERS))
+            .withColumn(n.CARRIED_FROM_RUN_ID, F.coalesce(F.col(n.CARRIED_FROM_RUN_ID), F.col(n.RUN_ID)))
+            .withColumn(n.RUN_ID, F.lit(run_id))
             .select(*[F.col(f.name).cast(f.dataType) for f in PART_DEMAND.fields]))

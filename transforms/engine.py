@@ -1,10 +1,11 @@
-"""The order engine composed: validated input tables -> part_demand (not yet written)."""
+"""The order engine composed: input tables -> validated, blocked, exploded -> part_demand (not yet written)."""
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from schemas import names as n
+from transforms.blocking import bad_edges, blocked_frame, blocked_models, split_blocked
 from transforms.bom import explosion_edges
 from transforms.configurations import configurations
 from transforms.demand import demand_by_date, part_demand
@@ -14,22 +15,46 @@ from transforms.validate import validate_inputs
 
 @dataclass
 class OrderDemand:
-    part_demand: DataFrame
-    problems: DataFrame            # rows that broke the contract (validate.PROBLEM_COLUMNS)
-    orders: int = 0                # clean orders exploded
+    part_demand: DataFrame         # fresh demand of the unblocked models
+    problems: DataFrame            # every rejected input row (validate.PROBLEM_COLUMNS), materialised
+    used: dict[str, DataFrame]     # the input rows the engine used, per table
+    blocked: dict[str, str] = field(default_factory=dict)   # model_id -> cause
+    orders: int = 0                # orders exploded
     configurations: int = 0
     levels: list[LevelStat] = field(default_factory=list)
 
 
-def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,
-                 max_rule_terms: int = 4096) -> OrderDemand:
+@dataclass
+class Screened:
+    """Input rows sorted into used and quarantined, before any explosion."""
+    problems: DataFrame            # every rejected input row (validate.PROBLEM_COLUMNS), materialised
+    used: dict[str, DataFrame]     # the rows the engine goes on with, per table
+    blocked: dict[str, str]        # model_id -> cause
+    rules: DataFrame               # valid rules with their DNF
+
+
+def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened:
+    """Validate every row, then block the models that reach a quarantined bom_item."""
     validated = validate_inputs(tables, max_rule_terms)
     clean = validated.clean
-    configs = clean[n.PRODUCTION_ORDERS].transform(configurations).localCheckpoint(eager=True)
+    row_problems = validated.problems.localCheckpoint(eager=True)
+    models = [r[0] for r in clean[n.VEHICLE_MODELS].select(n.MODEL_ID).collect()]
+    blocked = blocked_models(models, validated.pairs, bad_edges(row_problems))
+    orders, blocked_problems = split_blocked(clean[n.PRODUCTION_ORDERS], blocked_frame(row_problems, blocked),
+                                             n.PRODUCTION_ORDERS, (n.ORDER_ID,))
+    problems = row_problems.unionByName(blocked_problems).localCheckpoint(eager=True)
+    return Screened(problems, {**clean, n.PRODUCTION_ORDERS: orders}, blocked, validated.rules)
+
+
+def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,
+                 max_rule_terms: int = 4096) -> OrderDemand:
+    screened = screen(tables, max_rule_terms)
+    used = screened.used
+    configs = used[n.PRODUCTION_ORDERS].transform(configurations).localCheckpoint(eager=True)
     totals = configs.agg(F.count(F.lit(1)).alias("configs"), F.sum("orders").alias("orders")).first()
-    edges = explosion_edges(clean[n.BOM_ITEMS], clean[n.PARTS], validated.rules).localCheckpoint(eager=True)
+    edges = explosion_edges(used[n.BOM_ITEMS], used[n.PARTS], screened.rules).localCheckpoint(eager=True)
     explosion = explode(configs, edges, max_depth)
     demand = demand_by_date(explosion.demand, configs)
-    return OrderDemand(part_demand=part_demand(demand, clean[n.PARTS], run_id, n.SOURCE_ORDERS),
-                       problems=validated.problems, orders=totals["orders"] or 0,
-                       configurations=totals["configs"], levels=explosion.levels)
+    return OrderDemand(part_demand=part_demand(demand, used[n.PARTS], run_id, n.SOURCE_ORDERS),
+                       problems=screened.problems, used=used, blocked=screened.blocked,
+                       orders=totals["orders"] or 0, configurations=totals["configs"], levels=explosion.levels)

@@ -60,3 +60,20 @@ def cycle_pairs(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     pairs = list(pairs)
     component = strongly_connected_components(pairs)
     return {(p, c) for p, c in pairs if p == c or component[p] == component[c]}
+
+
+def reachable(pairs: Iterable[tuple[str, str]], roots: Iterable[str]) -> dict[str, set[str]]:
+    """For each root, every node reachable from it (the root included), ignoring dates, plants and rules."""
+    graph: dict[str, list[str]] = defaultdict(list)
+    for parent, child in pairs:
+        graph[parent].append(child)
+    result = {}
+    for root in roots:
+        seen, todo = {root}, [root]
+        while todo:
+            for child in graph.get(todo.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        result[root] = seen
+    return result

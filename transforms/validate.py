@@ -157,6 +157,7 @@ class Validated:
     clean: dict[str, DataFrame]        # input tables holding clean rows only
     problems: DataFrame                # PROBLEM_COLUMNS
     rules: DataFrame                   # valid rules with their DNF (rules.rule_table)
+    pairs: set[tuple[str, str]]        # distinct (parent_id, child_id) of all bom_items
 
 
 def validate_inputs(tables: dict[str, DataFrame], max_rule_terms: int) -> Validated:
@@ -183,4 +184,4 @@ def validate_inputs(tables: dict[str, DataFrame], max_rule_terms: int) -> Valida
     clean = dict(tables)
     clean.update({n.PLANTS: plants, n.VEHICLE_MODELS: models, n.PARTS: parts,
                   n.BOM_ITEMS: bom_items, n.PRODUCTION_ORDERS: orders})
-    return Validated(clean, problems, rules)
+    return Validated(clean, problems, rules, pairs)
