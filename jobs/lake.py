@@ -71,6 +71,10 @@ def read_source(spark: SparkSession, source: str) -> dict[str, DataFrame]:
 def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
                 partition_by: tuple[str, ...] = ()) -> None:
     writer = df.write.format("delta").mode(mode)
+    if mode == "overwrite":
+        writer = writer.option("overwriteSchema", "true")   # outputs are replaced whole; the schema is the code's
+    else:
+        writer = writer.option("mergeSchema", "true")       # appended logs (runs, quarantine) may gain columns
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(str(Path(lake) / table))

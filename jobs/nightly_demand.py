@@ -210,8 +210,7 @@ def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
 
 
 def append_run(spark: SparkSession, report: RunReport) -> None:
-    df = spark.createDataFrame([report.runs_row()], RUNS)
-    df.write.format("delta").mode("append").option("mergeSchema", "true").save(lk.table_path(report.lake, n.RUNS))
+    lk.write_table(spark.createDataFrame([report.runs_row()], RUNS), report.lake, n.RUNS, mode="append")
 
 
 def run(spark: SparkSession, settings: dict, source: str, lake: str,

@@ -108,20 +108,3 @@ def test_missing_table_and_wrong_type_are_listed_together(spark, source, tmp_pat
     parts.write.parquet(str(broken / n.PARTS))
     assert cli.main(["run", "--source", str(broken), "--lake", str(tmp_path / "lake")]) == 2
     _one_clear_line(capfd, "bom_items: missing table", "parts.lead_time_days: type string, expected int")
-
-
-def test_bad_rows_fail_closed_and_leave_the_previous_demand(spark, source, lake, tmp_path, capfd):
-    bad = tmp_path / "bad"
-    shutil.copytree(source, bad)
-    bom = spark.read.parquet(str(source / n.BOM_ITEMS))
-    broken_rule = bom.limit(1).withColumn(n.BOM_ITEM_ID, F.lit("E-BAD")).withColumn(n.RULE, F.lit("B58 &"))
-    bom.unionByName(broken_rule).write.mode("overwrite").parquet(str(bad / "bom_items_new"))
-    shutil.rmtree(bad / n.BOM_ITEMS)
-    (bad / "bom_items_new").rename(bad / n.BOM_ITEMS)
-    copy = tmp_path / "lake"
-    shutil.copytree(lake, copy)
-    before = DeltaTable.forPath(spark, str(copy / n.PART_DEMAND)).history().count()
-    assert cli.main(["run", "--source", str(bad), "--lake", str(copy)]) == 2
-    _one_clear_line(capfd, "invalid_rule", "E-BAD", "nothing was written")
-    assert DeltaTable.forPath(spark, str(copy / n.PART_DEMAND)).history().count() == before
-    assert read(spark, copy, n.RUNS).where(F.col("status") == n.FAILED).count() == 1

@@ -1,0 +1,197 @@
+"""Quarantine, blocked models, gates and faults on `bomflow generate --bad` data (issue: bad input never crashes the night)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+
+from jobs import cli
+from jobs.faults import VARIABLE as FAILPOINT, InjectedFault
+from jobs.generate import BLOCKED_BY_BAD_ROWS
+from schemas import names as n
+
+ORDERS, START = 1500, "2026-03-02"
+INJECTED = {
+    (n.PARTS, "BAD-DUP", n.DUPLICATE_KEY), (n.PARTS, "BAD-TYPE", n.UNKNOWN_PART_TYPE),
+    (n.PARTS, "BAD-NOSUP", n.PURCHASED_WITHOUT_SUPPLIER), (n.PARTS, "BAD-LEAD", n.INVALID_LEAD_TIME),
+    (n.BOM_ITEMS, "BAD-E-DUP", n.DUPLICATE_KEY), (n.BOM_ITEMS, "BAD-E-PARENT", n.UNKNOWN_PARENT),
+    (n.BOM_ITEMS, "BAD-E-CHILD", n.UNKNOWN_CHILD), (n.BOM_ITEMS, "BAD-E-PURCHASED", n.PURCHASED_PARENT),
+    (n.BOM_ITEMS, "BAD-E-QTY", n.NON_POSITIVE_QUANTITY), (n.BOM_ITEMS, "BAD-E-SCRAP", n.SCRAP_OUT_OF_RANGE),
+    (n.BOM_ITEMS, "BAD-E-VALID", n.INVALID_VALIDITY), (n.BOM_ITEMS, "BAD-E-RULE", n.INVALID_RULE),
+    (n.BOM_ITEMS, "BAD-E-CYC2", n.CYCLE), (n.BOM_ITEMS, "BAD-E-CYC3", n.CYCLE),
+    (n.PRODUCTION_ORDERS, "BAD-O-PLANT", n.UNKNOWN_PLANT), (n.PRODUCTION_ORDERS, "BAD-O-MODEL", n.UNKNOWN_MODEL),
+    (n.PRODUCTION_ORDERS, "BAD-O-QTY", n.INVALID_QUANTITY), (n.PRODUCTION_ORDERS, "BAD-O-DATE", n.MISSING_DATE),
+    (n.PRODUCTION_ORDERS, "BAD-O-CODE", n.MALFORMED_OPTION_CODE), (n.PRODUCTION_ORDERS, "BAD-O-DUP", n.DUPLICATE_KEY),
+}
+
+
+def read(spark, lake, table):
+    return spark.read.format("delta").load(str(Path(lake) / table))
+
+
+def version(spark, lake, table):
+    return DeltaTable.forPath(spark, str(Path(lake) / table)).history(1).first().version
+
+
+def runs(spark, lake):
+    return read(spark, lake, n.RUNS).orderBy("started_at").collect()
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sources")
+    for name, extra in (("clean", []), ("bad", ["--bad"])):
+        assert cli.main(["generate", "--out", str(root / name), "--orders", str(ORDERS), "--start-date", START,
+                         *extra]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def good_then_bad(sources, tmp_path_factory):
+    """A lake with a clean run, then a run on the same data plus one bad row per quarantine reason."""
+    lake = tmp_path_factory.mktemp("lakes") / "good_then_bad"
+    assert cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)]) == 0
+    good = tmp_path_factory.mktemp("lakes") / "good_only"
+    shutil.copytree(lake, good)
+    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(lake)]) == 0
+    return good, lake
+
+
+def test_every_injected_defect_is_quarantined_with_its_reason(spark, good_then_bad):
+    _, lake = good_then_bad
+    last = runs(spark, lake)[-1]
+    rows = read(spark, lake, n.QUARANTINE).where(F.col(n.RUN_ID) == last.run_id)
+    found = {(r.table_name, r.row_key, r.reason) for r in rows.collect()}
+    assert INJECTED <= found
+    assert {r for r in found if r[2] != n.MODEL_BLOCKED} == INJECTED
+    blocked = rows.where(F.col("reason") == n.MODEL_BLOCKED)
+    assert blocked.count() > 0
+    assert {json.loads(r.raw_json)[n.MODEL_ID] for r in blocked.collect()} == {BLOCKED_BY_BAD_ROWS}
+    assert all("BAD-E-" in r.detail for r in blocked.select("detail").distinct().collect())
+
+
+def test_runs_row_reconciles_every_input_table(spark, good_then_bad):
+    _, lake = good_then_bad
+    last = runs(spark, lake)[-1]
+    assert last.status == n.SUCCEEDED and last.gate_result == n.PASSED
+    counts = json.loads(last.reconciliation_json)
+    assert set(counts) == {n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS}
+    for table, c in counts.items():
+        assert c["read"] == c["used"] + c["quarantined"], table
+    assert counts[n.PRODUCTION_ORDERS]["read"] == ORDERS + 7
+    assert json.loads(last.blocked_models).keys() == {BLOCKED_BY_BAD_ROWS}
+    assert Path(last.validation_docs.removeprefix("file://")).is_file()
+
+
+def test_clean_models_get_exactly_the_demand_they_get_without_bad_rows(spark, good_then_bad):
+    good, bad = good_then_bad
+    clean_models = F.col(n.MODEL_ID) != BLOCKED_BY_BAD_ROWS
+    expected = read(spark, good, n.PART_DEMAND).where(clean_models).drop(n.RUN_ID)
+    actual = read(spark, bad, n.PART_DEMAND).where(clean_models).drop(n.RUN_ID)
+    assert actual.count() > 0
+    assert_df_equality(actual, expected, ignore_row_order=True)
+
+
+def test_blocked_model_keeps_its_last_good_demand_marked_stale(spark, good_then_bad):
+    good, bad = good_then_bad
+    first_run = runs(spark, good)[-1].run_id
+    blocked = F.col(n.MODEL_ID) == BLOCKED_BY_BAD_ROWS
+    carried = read(spark, bad, n.PART_DEMAND).where(blocked)
+    assert {r[0] for r in carried.select(n.CARRIED_FROM_RUN_ID).distinct().collect()} == {first_run}
+    assert_df_equality(carried.drop(n.RUN_ID, n.CARRIED_FROM_RUN_ID),
+                       read(spark, good, n.PART_DEMAND).where(blocked).drop(n.RUN_ID, n.CARRIED_FROM_RUN_ID),
+                       ignore_row_order=True)
+    assert runs(spark, bad)[-1].carried_rows == carried.count() > 0
+
+
+def test_blocked_model_on_a_fresh_lake_has_no_rows(spark, sources, tmp_path):
+    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(tmp_path / "lake")]) == 0
+    demand = read(spark, tmp_path / "lake", n.PART_DEMAND)
+    assert demand.where(F.col(n.MODEL_ID) == BLOCKED_BY_BAD_ROWS).count() == 0
+    assert demand.count() > 0
+
+
+def _assert_untouched(spark, lake, before):
+    for table, v in before.items():
+        assert version(spark, lake, table) == v, table
+
+
+def _versions(spark, lake):
+    return {t: version(spark, lake, t) for t in (n.PART_DEMAND, n.DEMAND_SUMMARY)}
+
+
+def test_input_gate_failure_commits_nothing(spark, sources, good_then_bad, tmp_path, capfd):
+    lake = tmp_path / "lake"
+    shutil.copytree(good_then_bad[0], lake)
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("gates:\n  max_quarantined_pct: 0.01\n")
+    before = _versions(spark, lake)
+    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(lake), "--conf", str(strict)]) == 2
+    assert "input gate failed" in capfd.readouterr().err
+    _assert_untouched(spark, lake, before)
+    last = runs(spark, lake)[-1]
+    assert last.status == n.FAILED and last.gate_result == "failed: input"
+
+
+def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_path, capfd):
+    lake = tmp_path / "lake"
+    shutil.copytree(good_then_bad[0], lake)
+    other = tmp_path / "other"
+    assert cli.main(["generate", "--out", str(other), "--orders", str(ORDERS // 3), "--start-date", START]) == 0
+    before = _versions(spark, lake)
+    assert cli.main(["run", "--source", str(other), "--lake", str(lake)]) == 2
+    err = capfd.readouterr().err
+    assert "output gate failed" in err and "changed by -" in err
+    _assert_untouched(spark, lake, before)
+    assert runs(spark, lake)[-1].gate_result == "failed: output"
+
+
+def test_exception_before_commit_keeps_previous_state_and_rerun_succeeds(spark, sources, good_then_bad, tmp_path,
+                                                                          monkeypatch):
+    lake = tmp_path / "lake"
+    shutil.copytree(good_then_bad[0], lake)
+    before = _versions(spark, lake)
+    monkeypatch.setenv(FAILPOINT, "before_commit")
+    with pytest.raises(InjectedFault):
+        cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)])
+    _assert_untouched(spark, lake, before)
+    assert runs(spark, lake)[-1].status == n.FAILED
+    monkeypatch.delenv(FAILPOINT)
+    assert cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)]) == 0
+    assert runs(spark, lake)[-1].status == n.SUCCEEDED
+
+
+@pytest.mark.parametrize("point", ["before_commit", "between_commits"])
+def test_killed_process_keeps_a_consistent_last_good_state_after_rerun(spark, sources, good_then_bad, tmp_path, point):
+    lake = tmp_path / "lake"
+    shutil.copytree(good_then_bad[0], lake)
+    before = _versions(spark, lake)
+    env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable}
+    done = subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--source", str(sources / "clean"),
+                           "--lake", str(lake)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == -9, done.stderr[-2000:]
+    if point == "before_commit":
+        _assert_untouched(spark, lake, before)
+    good_run = runs(spark, good_then_bad[0])[-1].run_id
+    assert runs(spark, lake)[-1].run_id == good_run   # the killed run never recorded success
+    assert cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)]) == 0
+    last = runs(spark, lake)[-1]
+    assert last.status == n.SUCCEEDED
+    for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):
+        assert {r[0] for r in read(spark, lake, table).select(n.RUN_ID).distinct().collect()} == {last.run_id}
+
+
+def test_validate_command_runs_the_input_gate_alone(sources, tmp_path, capfd):
+    assert cli.main(["validate", "--source", str(sources / "bad"), "--docs", str(tmp_path / "docs")]) == 0
+    out = capfd.readouterr().out
+    assert "input gate" in out and "passed" in out and f"BLOCKED model {BLOCKED_BY_BAD_ROWS}" in out
+    assert list((tmp_path / "docs").glob("*/gx/uncommitted/data_docs/local_site/index.html"))
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("gates:\n  max_quarantined_pct: 0.01\n")
+    assert cli.main(["validate", "--source", str(sources / "bad"), "--conf", str(strict)]) == 2
