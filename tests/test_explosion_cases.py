@@ -148,7 +148,9 @@ def test_cycle_is_reported_and_never_exploded(spark):
                 production_orders=[order("O1", "M1")])
     result = order_demand(case.frames(spark), run_id="test")
     problems = {(r.row_key, r.reason) for r in result.problems.collect()}
-    assert problems == {("E0002", n.CYCLE), ("E0003", n.CYCLE)}
+    assert problems == {("E0002", n.CYCLE), ("E0003", n.CYCLE), ("O1", n.MODEL_BLOCKED)}
+    assert set(result.blocked) == {"M1"} and "E0002 (cycle)" in result.blocked["M1"]
+    assert result.part_demand.count() == 0
 
 
 def test_depth_bound_stops_a_bom_deeper_than_allowed(spark):
