@@ -7,13 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.bomflow-setup
 JARS_STAMP := .jars/.fetched
+SOLR_STAMP := solr/lib/.fetched
 SPARK_JARS = $(shell $(BIN)/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
 MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 DATA ?= data
 ORDERS ?= 20000
 
-.PHONY: setup run test clean tools
-setup: $(SETUP_STAMP) $(JARS_STAMP) tools
+.PHONY: setup run test clean tools bench-solr
+setup: $(SETUP_STAMP) $(JARS_STAMP) $(SOLR_STAMP) tools
 	@$(BIN)/python -m jobs.install_jars .jars "$(SPARK_JARS)"
 
 tools:
@@ -30,12 +31,27 @@ $(JARS_STAMP): deps/pom.xml
 	mvn --batch-mode --quiet -f deps/pom.xml $(MVN_DEP):copy-dependencies -DoutputDirectory=$(CURDIR)/.jars
 	@touch $@
 
+$(SOLR_STAMP): solr/pom.xml
+	@mkdir -p solr/lib
+	mvn --batch-mode --quiet -f solr/pom.xml $(MVN_DEP):copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/solr/lib
+	@touch $@
+
 run: setup
+	$(BIN)/bomflow solr start
 	$(BIN)/bomflow generate --out $(DATA)/source --orders $(ORDERS)
 	$(BIN)/bomflow run --source $(DATA)/source --lake $(DATA)/lake
+	@echo
+	@echo "Where to look:"
+	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,runs}   (.venv/bin/pyspark has Delta)"
+	@echo "  Solr:           http://127.0.0.1:8983/solr/demand/select?q=part_id:PAINT-P300%20AND%20bucket:week"
+	@echo "  Solr state:     .venv/bin/bomflow solr status      (stop it: .venv/bin/bomflow solr stop)"
 
 test: setup
 	$(BIN)/python -m pytest
 
+bench-solr: setup
+	$(BIN)/python bench/solr_publish.py
+
 clean:
-	rm -rf $(DATA) .pytest_cache
+	-$(BIN)/bomflow solr stop
+	rm -rf $(DATA) .pytest_cache .solr .solr-test

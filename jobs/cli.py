@@ -3,6 +3,9 @@
     bomflow generate --out DIR [--orders N] [--seed S] [--start-date D] [--days N]
     bomflow run --source DIR --lake DIR [--conf FILE] [--env ENV] [--run-date D]
     bomflow validate --source DIR [--docs DIR] [--conf FILE] [--env ENV]
+    bomflow publish --lake DIR [--run-id ID] [--solr URL]
+    bomflow rollback [--to RUN_ID] [--solr URL]
+    bomflow solr start|stop|status
 """
 import argparse
 import sys
@@ -53,9 +56,64 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from jobs import nightly_demand
+    from jobs import nightly_demand, settings
 
-    nightly_demand.execute(args)
+    report = nightly_demand.execute(args)
+    conf = settings.load(args.env, args.conf)
+    if conf["solr"].get("publish_on_run") and not args.no_publish:
+        _publish_and_record(conf, args.lake, report.run_id, None)
+
+
+def _publish_and_record(conf: dict, lake: str, run_id: str | None, url: str | None) -> None:
+    from jobs import publish, settings
+
+    spark = settings.spark_session(conf)
+    try:
+        done = publish.publish(spark, conf["solr"], lake, run_id, url)
+    except publish.PublishError as err:
+        if err.run_id or run_id:
+            publish.record_publish(spark, lake, err.run_id or run_id, "failed", None)
+        raise
+    publish.record_publish(spark, lake, done.run_id, "published", done.collection)
+    print(f"published run {done.run_id}: {done.documents:,} documents in {done.collection}; "
+          f"alias {conf['solr']['alias']} -> {done.collection} (was {done.previous or 'none'})")
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    from jobs import settings
+
+    conf = settings.load(args.env, args.conf)
+    settings.configure_logging(conf)
+    return conf
+
+
+def _publish(args: argparse.Namespace) -> None:
+    _publish_and_record(_settings(args), args.lake, args.run_id, args.solr)
+
+
+def _rollback(args: argparse.Namespace) -> None:
+    from jobs import publish
+
+    conf = _settings(args)["solr"]
+    before, after = publish.rollback(conf, args.to, args.solr)
+    print(f"alias {conf['alias']}: {before or 'none'} -> {after}")
+
+
+def _solr(args: argparse.Namespace) -> None:
+    from jobs import publish, solr_server
+
+    conf = _settings(args)["solr"]
+    if args.solr_command == "start":
+        print(f"solr: up at {solr_server.start(conf)}")
+    elif args.solr_command == "stop":
+        print("solr: stopped" if solr_server.stop(conf) else "solr: was not running (no pid file)")
+    else:
+        print("\n".join(publish.status_lines(conf)))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--conf", help="extra YAML laid over conf/")
+    parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,9 +137,28 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
     gen.set_defaults(action=_generate)
 
-    run = sub.add_parser("run", help="run the nightly demand job: source -> Delta lake")
+    run = sub.add_parser("run", help="run the nightly demand job: source -> Delta lake (-> Solr)")
     add_arguments(run)
+    run.add_argument("--no-publish", action="store_true", help="do not publish to Solr after a successful run")
     run.set_defaults(action=_run)
+
+    pub = sub.add_parser("publish", help="publish a run's demand_summary to Solr (blue/green alias swap)")
+    pub.add_argument("--lake", required=True)
+    pub.add_argument("--run-id", help="a succeeded run (default: the last one)")
+    pub.add_argument("--solr", help="Solr base URL (default from conf)")
+    _common(pub)
+    pub.set_defaults(action=_publish)
+
+    back = sub.add_parser("rollback", help="point the Solr alias back to the previous (or a named) run")
+    back.add_argument("--to", help="run id to roll back to (default: the previous collection)")
+    back.add_argument("--solr", help="Solr base URL (default from conf)")
+    _common(back)
+    back.set_defaults(action=_rollback)
+
+    solr = sub.add_parser("solr", help="the local SolrCloud on 127.0.0.1: start, stop, status")
+    solr.add_argument("solr_command", choices=["start", "stop", "status"])
+    _common(solr)
+    solr.set_defaults(action=_solr)
 
     from jobs import validate
     check = sub.add_parser("validate", help="run the input gate alone (quarantine counts, GX Data Docs)")

@@ -61,7 +61,7 @@ def small_tables(net: dict, start: date) -> dict[str, list[tuple]]:
     models = [(m["model_id"], m["brand"], m["name"]) for m in net["models"]]
     parts = [(pid, desc, ptype, unit, lead, suppliers.get(sup)) for pid, (ptype, unit, lead, sup, desc) in net["parts"].items()]
     since = start - timedelta(days=365)
-    filler_supplier = suppliers[sorted(suppliers)[-1]]
+    filler_supplier = suppliers.get(net.get("breadth_supplier"))
     bom_rows = list(net["bom_items"])
     for parent, (ptype, *_rest) in net["parts"].items():
         if ptype in (n.ASSEMBLY, n.PHANTOM):

@@ -82,3 +82,8 @@ def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
 
 def table_path(lake: str, table: str) -> str:
     return str(Path(lake) / table)
+
+
+def table_version(spark: SparkSession, lake: str, table: str) -> int:
+    from delta.tables import DeltaTable
+    return DeltaTable.forPath(spark, table_path(lake, table)).history(1).first().version

@@ -66,7 +66,7 @@ class RunReport:
     metrics: dict = field(default_factory=dict)
 
     def runs_row(self) -> tuple:
-        values = {**asdict(self), "source_path": self.source, "published_collection": None,
+        values = {**asdict(self), "source_path": self.source, "published_collection": None, "publish_status": None,
                   "metrics_json": json.dumps(self.metrics, default=str),
                   "blocked_models": json.dumps(self.blocked) if self.blocked else None,
                   "reconciliation_json": json.dumps(self.reconciliation)}
@@ -174,6 +174,8 @@ def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: 
     lk.write_table(staged, report.lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
     failpoint("between_commits")
     lk.write_table(summary, report.lake, n.DEMAND_SUMMARY)
+    report.metrics["committed_versions"] = {t: lk.table_version(spark, report.lake, t)
+                                            for t in (n.PART_DEMAND, n.DEMAND_SUMMARY)}
     timer.done("commit")
     stats = staged.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts"),
                        F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first()

@@ -1,6 +1,7 @@
 """Layered YAML configuration (conf/base.yaml + conf/<env>.yaml + --conf FILE) and the SparkSession."""
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ def spark_session(settings: dict):
     builder = SparkSession.builder.appName(settings.get("app_name", "bomflow"))
     if not _under_spark_submit():
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind the driver to loopback only
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers use this venv too
         builder = builder.master(spark_conf.get("master", "local[2]"))
     log4j = CONF_DIR / "log4j2.properties"
     builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")

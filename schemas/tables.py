@@ -62,7 +62,7 @@ RUNS = _schema(
     ("gate_result", S, True), ("published_collection", S, True),
     ("error", S, True), ("metrics_json", S, True),
     ("blocked_models", S, True), ("carried_rows", LongType(), True),
-    ("reconciliation_json", S, True), ("validation_docs", S, True))
+    ("reconciliation_json", S, True), ("validation_docs", S, True), ("publish_status", S, True))
 
 OUTPUTS = {
     n.PART_DEMAND: PART_DEMAND,

@@ -1,0 +1,233 @@
+"""Publish a run's demand_summary to SolrCloud, blue/green: `bomflow publish`, `bomflow rollback`, `bomflow solr status`.
+
+Each run gets its own collection demand_<run_id>. Documents are pushed from the
+executors (foreachPartition + pysolr, nothing collected to the driver), committed,
+verified (count and a field-by-field spot check), and only then the alias
+`demand` is pointed at the new collection in one CREATEALIAS call. Anything
+failing before the swap leaves the alias where it was and removes the
+half-built collection. Older collections beyond keep_collections are deleted.
+"""
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+import requests
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake as lk
+from jobs.errors import BomflowError
+from schemas import names as n
+from transforms.solr_docs import DOC_FIELDS, solr_documents
+
+log = logging.getLogger("bomflow.publish")
+TIMEOUT = 120
+
+
+class PublishError(BomflowError):
+    """Publishing failed before the alias swap: the alias still points at the previous collection."""
+    run_id: str | None = None   # the run being published, once known
+
+
+@dataclass
+class Published:
+    run_id: str
+    collection: str
+    documents: int
+    previous: str | None
+
+
+class Collections:
+    """The few Collections API calls bomflow needs, over plain HTTP."""
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+
+    def call(self, action: str, **params) -> dict:
+        try:
+            reply = requests.get(f"{self.url}/admin/collections", params={"action": action, "wt": "json", **params},
+                                 timeout=TIMEOUT)
+        except requests.RequestException as err:
+            raise PublishError(f"Solr is not reachable at {self.url} ({type(err).__name__}); "
+                               "start it with `bomflow solr start`") from None
+        body = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else {}
+        if not reply.ok or body.get("responseHeader", {}).get("status", 0) != 0:
+            message = body.get("error", {}).get("msg") or reply.text[:300]
+            raise PublishError(f"Solr {action} failed: {message}")
+        return body
+
+    def collections(self) -> list[str]:
+        return sorted(self.call("LIST").get("collections", []))
+
+    def aliases(self) -> dict[str, str]:
+        return self.call("LISTALIASES").get("aliases", {})
+
+    def create(self, name: str, configset: str) -> None:
+        self.call("CREATE", name=name, numShards=1, replicationFactor=1, waitForFinalState="true",
+                  **{"collection.configName": configset})
+
+    def delete(self, name: str) -> None:
+        self.call("DELETE", name=name)
+
+    def point_alias(self, alias: str, collection: str) -> None:
+        self.call("CREATEALIAS", name=alias, collections=collection)
+
+    def count(self, collection: str) -> int:
+        reply = requests.get(f"{self.url}/{collection}/select", params={"q": "*:*", "rows": 0, "wt": "json"},
+                             timeout=TIMEOUT)
+        reply.raise_for_status()
+        return reply.json()["response"]["numFound"]
+
+
+def _pusher(url: str, batch_size: int):
+    """The function each partition runs: send its documents in batches, no commit."""
+    def push(rows) -> None:
+        import pysolr
+
+        solr = pysolr.Solr(url, timeout=TIMEOUT, always_commit=False)
+        batch = []
+        for row in rows:
+            batch.append({k: v for k, v in row.asDict().items() if v is not None})
+            if len(batch) >= batch_size:
+                solr.add(batch, commit=False)
+                batch = []
+        if batch:
+            solr.add(batch, commit=False)
+    return push
+
+
+def run_to_publish(spark: SparkSession, lake: str, run_id: str | None) -> tuple[str, DataFrame]:
+    """(run_id, its demand_summary via Delta time travel): the last succeeded run unless one is named."""
+    runs_path = lk.table_path(lake, n.RUNS)
+    try:
+        runs = spark.read.format("delta").load(runs_path).where(F.col("status") == n.SUCCEEDED)
+    except Exception:
+        raise PublishError(f"no runs table under {lake}: run `bomflow run` first") from None
+    if run_id:
+        runs = runs.where(F.col(n.RUN_ID) == run_id)
+    row = runs.orderBy(F.col("started_at").desc()).select(n.RUN_ID, "metrics_json").first()
+    if row is None:
+        raise PublishError(f"no succeeded run {run_id or ''} in {lake}".replace("  ", " "))
+    versions = json.loads(row.metrics_json or "{}").get("committed_versions")
+    if not versions:
+        raise PublishError(f"run {row.run_id} records no committed table versions (made by an older bomflow): "
+                           "run `bomflow run` again")
+    version = versions[n.DEMAND_SUMMARY]
+    summary = spark.read.format("delta").option("versionAsOf", version).load(lk.table_path(lake, n.DEMAND_SUMMARY))
+    return row.run_id, summary
+
+
+def _spot_check(url: str, collection: str, docs: DataFrame, sample: int) -> None:
+    expected = {r["id"]: r for r in docs.orderBy(F.xxhash64("id")).limit(sample).collect()}
+    if not expected:
+        return
+    reply = requests.post(f"{url}/{collection}/select", timeout=TIMEOUT,
+                          data={"q": "*:*", "fq": "{!terms f=id}" + ",".join(expected), "rows": len(expected),
+                                "fl": ",".join(DOC_FIELDS), "wt": "json"})
+    reply.raise_for_status()
+    found = {d["id"]: d for d in reply.json()["response"]["docs"]}
+    for doc_id, row in expected.items():
+        doc = found.get(doc_id)
+        if doc is None or doc.get("quantity_exact") != row["quantity_exact"] or doc.get(n.PART_ID) != row[n.PART_ID]:
+            raise PublishError(f"spot check failed in {collection}: document {doc_id} is missing or differs")
+
+
+def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = None, url: str | None = None) -> Published:
+    url = (url or conf["url"]).rstrip("/")
+    api = Collections(url)
+    run_id, summary = run_to_publish(spark, lake, run_id)
+    alias, collection = conf["alias"], f"{conf['collection_prefix']}{run_id}"
+    previous = api.aliases().get(alias)
+    existing = api.collections()
+    if collection in existing and previous != collection:
+        api.delete(collection)           # a half-built leftover of an earlier attempt
+    if collection not in api.collections():
+        api.create(collection, conf["configset"])
+    docs = solr_documents(summary).localCheckpoint(eager=True)
+    expected = docs.count()
+    try:
+        docs.foreachPartition(_pusher(f"{url}/{collection}", int(conf["batch_size"])))
+        requests.get(f"{url}/{collection}/update", params={"commit": "true", "wt": "json"},
+                     timeout=TIMEOUT).raise_for_status()
+        indexed = api.count(collection)
+        if indexed != expected:
+            raise PublishError(f"{collection} holds {indexed} documents, expected {expected}")
+        _spot_check(url, collection, docs, int(conf["spot_checks"]))
+    except Exception as err:
+        if collection != previous:
+            _quietly(api.delete, collection)
+        failure = err if isinstance(err, PublishError) else PublishError(
+            f"indexing into {collection} failed: {root_cause(err)}")
+        failure.run_id = run_id
+        raise failure from None
+    api.point_alias(alias, collection)
+    log.info("event=alias_swapped alias=%s collection=%s previous=%s documents=%d", alias, collection, previous, expected)
+    retire_old(api, conf, keep=collection)
+    return Published(run_id, collection, expected, previous)
+
+
+def retire_old(api: Collections, conf: dict, keep: str) -> list[str]:
+    """Delete the oldest demand collections beyond keep_collections (never the alias target)."""
+    ours = [c for c in api.collections() if c.startswith(conf["collection_prefix"])]
+    surplus = [c for c in ours if c != keep][: max(0, len(ours) - int(conf["keep_collections"]))]
+    for name in surplus:
+        api.delete(name)
+    return surplus
+
+
+def rollback(conf: dict, to_run: str | None = None, url: str | None = None) -> tuple[str | None, str]:
+    """Point the alias at the previous collection (or at the named run's); returns (from, to)."""
+    api = Collections(url or conf["url"])
+    alias, prefix = conf["alias"], conf["collection_prefix"]
+    current = api.aliases().get(alias)
+    ours = [c for c in api.collections() if c.startswith(prefix)]
+    if to_run:
+        target = f"{prefix}{to_run}"
+        if target not in ours:
+            raise PublishError(f"no collection {target} in Solr (kept: {', '.join(ours) or 'none'})")
+    else:
+        older = [c for c in ours if current is None or c < current]
+        if not older:
+            raise PublishError(f"nothing to roll back to: {current} is the oldest collection kept")
+        target = older[-1]
+    api.point_alias(alias, target)
+    return current, target
+
+
+def record_publish(spark: SparkSession, lake: str, run_id: str, status: str, collection: str | None) -> None:
+    from delta.tables import DeltaTable
+
+    DeltaTable.forPath(spark, lk.table_path(lake, n.RUNS)).update(
+        condition=F.col(n.RUN_ID) == run_id,
+        set={"publish_status": F.lit(status), "published_collection": F.lit(collection)})
+
+
+def status_lines(conf: dict, url: str | None = None) -> list[str]:
+    from jobs.solr_server import is_up
+
+    url = (url or conf["url"]).rstrip("/")
+    if not is_up(url):
+        return [f"solr: not running at {url} (start it with `bomflow solr start`)"]
+    api = Collections(url)
+    target = api.aliases().get(conf["alias"])
+    lines = [f"solr: up at {url}", f"alias {conf['alias']} -> {target or '(none)'}"]
+    for name in api.collections():
+        run = name.removeprefix(conf["collection_prefix"])
+        mark = "*" if name == target else " "
+        lines.append(f" {mark} {name:<45} run {run:<26} {api.count(name):>9,} docs")
+    return lines
+
+
+def root_cause(err: BaseException) -> str:
+    """The most specific line of an error that may wrap a Python worker's traceback in a JVM one."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    causes = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line) and "Py4J" not in line]
+    return (causes[-1] if causes else lines[0] if lines else type(err).__name__)[:300]
+
+
+def _quietly(action, *args) -> None:
+    try:
+        action(*args)
+    except Exception as err:  # cleanup must not hide the original error
+        log.warning("event=cleanup_failed error=%s", err)

@@ -1,0 +1,129 @@
+"""Blue/green publishing to a real SolrCloud started by the test session (127.0.0.1, port from conf/test.yaml)."""
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from pyspark.sql import functions as F
+
+from jobs import cli, publish, settings, solr_server
+from schemas import names as n
+
+ORDERS = 800
+
+
+@pytest.fixture(scope="module")
+def solr():
+    conf = settings.load("test")["solr"]
+    solr_server.start(conf)
+    yield conf
+    solr_server.stop(conf)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    out = tmp_path_factory.mktemp("solr_sample") / "source"
+    assert cli.main(["generate", "--out", str(out), "--orders", str(ORDERS), "--start-date", "2026-03-02"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def lake(source, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("solr_lake") / "lake"
+    assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
+    return lake
+
+
+def alias_target(solr):
+    return publish.Collections(solr["url"]).aliases().get(solr["alias"])
+
+
+def last_run(spark, lake):
+    return spark.read.format("delta").load(str(Path(lake) / n.RUNS)).orderBy(F.col("started_at").desc()).first()
+
+
+def all_docs(solr) -> dict:
+    reply = requests.get(f"{solr['url']}/{solr['alias']}/select",
+                         params={"q": "*:*", "rows": 100_000, "fl": "id,plant_id,part_id,bucket,quantity_exact,run_id",
+                                 "wt": "json"}, timeout=60)
+    reply.raise_for_status()
+    return {d["id"]: d for d in reply.json()["response"]["docs"]}
+
+
+def test_publish_then_query_answers_equal_demand_summary(spark, solr, lake):
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    run = last_run(spark, lake)
+    assert alias_target(solr) == f"{solr['collection_prefix']}{run.run_id}"
+    assert run.publish_status == "published" and run.published_collection == alias_target(solr)
+    summary = spark.read.format("delta").load(str(lake / n.DEMAND_SUMMARY)).collect()
+    docs = all_docs(solr)
+    assert len(docs) == len(summary)
+    for row in summary:
+        doc = docs[f"{row.source}|{row.plant_id}|{row.part_id}|{row.bucket}|{row.bucket_start}"]
+        assert Decimal(doc["quantity_exact"]) == row.quantity and doc["run_id"] == row.run_id
+    # a planner's facet query: weekly demand of one part per plant, through the alias
+    part = summary[0].part_id
+    reply = requests.get(f"{solr['url']}/{solr['alias']}/select", timeout=60, params={
+        "q": f"part_id:\"{part}\" AND bucket:week", "rows": 0, "wt": "json",
+        "json.facet": '{plants:{type:terms,field:plant_id,facet:{qty:"sum(quantity)"}}}'}).json()
+    solr_totals = {b["val"]: b["qty"] for b in reply["facets"]["plants"]["buckets"]}
+    lake_totals = {}
+    for row in summary:
+        if row.part_id == part and row.bucket == n.WEEK:
+            lake_totals[row.plant_id] = lake_totals.get(row.plant_id, 0) + float(row.quantity)
+    assert solr_totals == pytest.approx(lake_totals)
+
+
+def test_republish_of_the_same_run_is_idempotent(spark, solr, lake):
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    before = all_docs(solr)
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    assert all_docs(solr) == before
+
+
+def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(spark, solr, source, lake):
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    first = alias_target(solr)
+    assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    second = alias_target(solr)
+    assert second != first and {first, second} <= set(publish.Collections(solr["url"]).collections())
+    assert cli.main(["rollback"]) == 0
+    assert alias_target(solr) == first
+    assert cli.main(["rollback", "--to", second.removeprefix(solr["collection_prefix"])]) == 0
+    assert alias_target(solr) == second
+
+
+def test_old_collections_beyond_the_retention_are_deleted(spark, solr, source, lake):
+    for _ in range(2):
+        assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
+        assert cli.main(["publish", "--lake", str(lake)]) == 0
+    ours = [c for c in publish.Collections(solr["url"]).collections() if c.startswith(solr["collection_prefix"])]
+    assert len(ours) == solr["keep_collections"] and alias_target(solr) == ours[-1]
+
+
+def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_collection(
+        spark, solr, source, lake, monkeypatch, capfd):
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    serving = alias_target(solr)
+    assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
+    failing_run = last_run(spark, lake).run_id
+    real = publish.solr_documents
+
+    def with_a_poisoned_document(summary):   # Solr rejects a document missing a required field
+        docs = real(summary)
+        return docs.unionByName(docs.limit(1).withColumn("id", F.lit("poison")).withColumn(n.PLANT_ID, F.lit(None)))
+    monkeypatch.setattr(publish, "solr_documents", with_a_poisoned_document)
+    assert cli.main(["publish", "--lake", str(lake)]) == 2
+    err = capfd.readouterr().err
+    assert "bomflow: error: indexing into" in err and "Traceback" not in err
+    assert alias_target(solr) == serving
+    assert f"{solr['collection_prefix']}{failing_run}" not in publish.Collections(solr["url"]).collections()
+    run = last_run(spark, lake)
+    assert run.run_id == failing_run and run.publish_status == "failed"
+
+
+def test_solr_not_running_is_one_clear_error(lake, capfd):
+    assert cli.main(["publish", "--lake", str(lake), "--solr", "http://127.0.0.1:9/solr"]) == 2
+    err = capfd.readouterr().err
+    assert "Solr is not reachable at http://127.0.0.1:9/solr" in err and "bomflow solr start" in err
