@@ -83,3 +83,27 @@ def assert_matches(actual: dict[tuple, Decimal], expected: dict[tuple, Fraction]
     assert not missing and not extra, f"keys differ: missing {sorted(missing)[:5]}, extra {sorted(extra)[:5]}"
     wrong = [(k, actual[k], float(expected[k])) for k in expected if not within_tolerance(actual[k], expected[k])]
     assert not wrong, f"{len(wrong)} quantities outside tolerance, e.g. {wrong[:3]}"
+
+
+SAMPLE_START = "2026-03-02"
+
+
+def read_table(spark: SparkSession, lake, table: str) -> DataFrame:
+    from pathlib import Path
+    return spark.read.format("delta").load(str(Path(lake) / table))
+
+
+def generated_source(folder, orders: int, *extra: str):
+    """`bomflow generate` into folder/source (fixed start date); returns the source path."""
+    from jobs import cli
+    out = folder / "source"
+    assert cli.main(["generate", "--out", str(out), "--orders", str(orders), "--start-date", SAMPLE_START, *extra]) == 0
+    return out
+
+
+def ran_lake(folder, source, *extra: str):
+    """`bomflow run` of source into folder/lake; returns the lake path."""
+    from jobs import cli
+    lake = folder / "lake"
+    assert cli.main(["run", "--source", str(source), "--lake", str(lake), *extra]) == 0
+    return lake

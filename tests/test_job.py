@@ -12,26 +12,22 @@ from pyspark.sql import functions as F
 
 from jobs import cli
 from schemas import names as n
+from tests.builders import generated_source, ran_lake, read_table
 
 ORDERS = 1500
 
 
-def read(spark, lake, table):
-    return spark.read.format("delta").load(str(Path(lake) / table))
+read = read_table
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample") / "source"
-    assert cli.main(["generate", "--out", str(out), "--orders", str(ORDERS), "--start-date", "2026-03-02"]) == 0
-    return out
+    return generated_source(tmp_path_factory.mktemp("sample"), ORDERS)
 
 
 @pytest.fixture(scope="module")
 def lake(source, tmp_path_factory):
-    lake = tmp_path_factory.mktemp("lake") / "lake"
-    assert cli.main(["run", "--source", str(source), "--lake", str(lake), "--run-date", "2026-03-01"]) == 0
-    return lake
+    return ran_lake(tmp_path_factory.mktemp("lake"), source, "--run-date", "2026-03-01")
 
 
 def test_run_writes_every_output_table_and_a_runs_row(spark, lake):

@@ -15,8 +15,9 @@ from jobs import cli
 from jobs.faults import VARIABLE as FAILPOINT, InjectedFault
 from jobs.generate import BLOCKED_BY_BAD_ROWS
 from schemas import names as n
+from tests.builders import generated_source, read_table
 
-ORDERS, START = 1500, "2026-03-02"
+ORDERS = 1500
 INJECTED = {
     (n.PARTS, "BAD-DUP", n.DUPLICATE_KEY), (n.PARTS, "BAD-TYPE", n.UNKNOWN_PART_TYPE),
     (n.PARTS, "BAD-NOSUP", n.PURCHASED_WITHOUT_SUPPLIER), (n.PARTS, "BAD-LEAD", n.INVALID_LEAD_TIME),
@@ -31,8 +32,7 @@ INJECTED = {
 }
 
 
-def read(spark, lake, table):
-    return spark.read.format("delta").load(str(Path(lake) / table))
+read = read_table
 
 
 def version(spark, lake, table):
@@ -47,8 +47,7 @@ def runs(spark, lake):
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("sources")
     for name, extra in (("clean", []), ("bad", ["--bad"])):
-        assert cli.main(["generate", "--out", str(root / name), "--orders", str(ORDERS), "--start-date", START,
-                         *extra]) == 0
+        generated_source(root, ORDERS, *extra).rename(root / name)
     return root
 
 
@@ -142,8 +141,7 @@ def test_input_gate_failure_commits_nothing(spark, sources, good_then_bad, tmp_p
 def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_path, capfd):
     lake = tmp_path / "lake"
     shutil.copytree(good_then_bad[0], lake)
-    other = tmp_path / "other"
-    assert cli.main(["generate", "--out", str(other), "--orders", str(ORDERS // 3), "--start-date", START]) == 0
+    other = generated_source(tmp_path / "other_sample", ORDERS // 3)
     before = _versions(spark, lake)
     assert cli.main(["run", "--source", str(other), "--lake", str(lake)]) == 2
     err = capfd.readouterr().err

@@ -4,7 +4,6 @@ from datetime import date
 import pytest
 
 from jobs import generate, lake
-from schemas import names as n
 from tests import reference
 from tests.builders import assert_matches, demand_of, rows_of
 from tests.random_cases import random_case

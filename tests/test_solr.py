@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from jobs import cli, publish, settings, solr_server
 from schemas import names as n
+from tests.builders import generated_source, ran_lake
 
 ORDERS = 800
 
@@ -22,16 +23,12 @@ def solr():
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    out = tmp_path_factory.mktemp("solr_sample") / "source"
-    assert cli.main(["generate", "--out", str(out), "--orders", str(ORDERS), "--start-date", "2026-03-02"]) == 0
-    return out
+    return generated_source(tmp_path_factory.mktemp("solr_sample"), ORDERS)
 
 
 @pytest.fixture(scope="module")
 def lake(source, tmp_path_factory):
-    lake = tmp_path_factory.mktemp("solr_lake") / "lake"
-    assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
-    return lake
+    return ran_lake(tmp_path_factory.mktemp("solr_lake"), source)
 
 
 def alias_target(solr):

@@ -1,5 +1,4 @@
 """Every contract check finds its bad row, and nothing is lost: clean + problem rows = rows read."""
-from datetime import date
 
 from schemas import names as n
 from tests.builders import DAY, Case, edge, order, part
