@@ -23,7 +23,7 @@ tools:
 
 $(SETUP_STAMP): setup.cfg constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,notebooks]'
 	@touch $@
 
 $(JARS_STAMP): deps/pom.xml

@@ -189,13 +189,14 @@ def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
     tables = lk.read_source(spark, report.source)
     engine = settings["engine"]
     result = order_demand(tables, report.run_id, int(engine["max_depth"]), int(engine["max_rule_terms"]))
-    report.orders_read, report.configurations = tables[n.PRODUCTION_ORDERS].count(), result.configurations
+    report.configurations = result.configurations
     report.levels, report.blocked = len(result.levels), result.blocked
     report.metrics["levels"] = [asdict(level) for level in result.levels]
     timer.done("read_validate_explode")
 
     write_quarantine(result.problems, report)
     report.reconciliation = reconcile(tables, result)
+    report.orders_read = report.reconciliation[n.PRODUCTION_ORDERS]["read"]
     docs_root = Path(report.lake) / "_validation" / report.run_id
     gates = Gates(docs_root)
     gate = input_gate(gates, tables, result, report, float(settings["gates"]["max_quarantined_pct"]))
