@@ -1,4 +1,4 @@
-"""The nightly demand job: read -> validate -> quarantine -> gate -> explode -> stage -> gate -> commit.
+"""The nightly demand job: read -> validate -> quarantine -> input gate -> explode -> stage -> output gate -> commit.
 
     spark-submit jobs/nightly_demand.py --source DIR --lake DIR [--conf FILE] [--run-date D]
 
@@ -29,7 +29,7 @@ from schemas import names as n
 from schemas.tables import QUARANTINE, RUNS
 from transforms.checks import plant_drift, summary_total_mismatches, uncovered_plant_models
 from transforms.demand import carried_demand
-from transforms.engine import OrderDemand, Screened, order_demand
+from transforms.engine import OrderDemand, Screened, explode_screened, screen
 from transforms.summary import demand_summary
 
 log = logging.getLogger("bomflow.nightly")
@@ -88,14 +88,17 @@ class _Timer:
         self.started = time.monotonic()
 
 
-def reconcile(tables: dict[str, DataFrame], result: OrderDemand | Screened) -> dict[str, dict]:
-    """Per consumed table: rows read, rows used, rows quarantined (each counted on its own)."""
-    quarantined = {r.table_name: r["count"] for r in result.problems.groupBy("table_name").count().collect()}
-    return {t: {"read": tables[t].count(), "used": result.used[t].count(), "quarantined": quarantined.get(t, 0)}
+def reconcile(tables: dict[str, DataFrame], screened: Screened, report: RunReport) -> dict[str, dict]:
+    """Per consumed table: rows read, rows used, rows quarantined (each counted on its own).
+
+    The quarantined counts come from report.quarantine_by_reason (count_quarantine runs first).
+    """
+    return {t: {"read": tables[t].count(), "used": screened.used[t].count(),
+                "quarantined": sum(report.quarantine_by_reason.get(t, {}).values())}
             for t in CONSUMED}
 
 
-def input_gate(gates: Gates, tables: dict[str, DataFrame], result: OrderDemand | Screened, report: RunReport,
+def input_gate(gates: Gates, tables: dict[str, DataFrame], screened: Screened, report: RunReport,
                max_pct: float) -> GateResult:
     gate = GateResult("input")
     for table, c in report.reconciliation.items():
@@ -107,7 +110,7 @@ def input_gate(gates: Gates, tables: dict[str, DataFrame], result: OrderDemand |
         if c["read"] and own_defects / c["read"] * 100 > max_pct:
             gate.fail(f"{table}: {own_defects / c['read']:.1%} of rows quarantined for their own defects "
                       f"(threshold {max_pct} %)")
-    gates.run_suites("input", tables, gate, mostly=1 - max_pct / 100, refs=result.used)
+    gates.run_suites("input", tables, gate, mostly=1 - max_pct / 100, refs=screened.used)
     return gate
 
 
@@ -188,24 +191,27 @@ def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
     timer = _Timer(report)
     tables = lk.read_source(spark, report.source)
     engine = settings["engine"]
-    result = order_demand(tables, report.run_id, int(engine["max_depth"]), int(engine["max_rule_terms"]))
-    report.configurations = result.configurations
-    report.levels, report.blocked = len(result.levels), result.blocked
-    report.metrics["levels"] = [asdict(level) for level in result.levels]
-    timer.done("read_validate_explode")
+    screened = screen(tables, int(engine["max_rule_terms"]))
+    report.blocked = screened.blocked
+    timer.done("read_validate")
 
-    write_quarantine(result.problems, report)
-    report.reconciliation = reconcile(tables, result)
+    write_quarantine(screened.problems, report)
+    report.reconciliation = reconcile(tables, screened, report)
     report.orders_read = report.reconciliation[n.PRODUCTION_ORDERS]["read"]
     docs_root = Path(report.lake) / "_validation" / report.run_id
     gates = Gates(docs_root)
-    gate = input_gate(gates, tables, result, report, float(settings["gates"]["max_quarantined_pct"]))
+    gate = input_gate(gates, tables, screened, report, float(settings["gates"]["max_quarantined_pct"]))
     report.validation_docs = gates.docs_index()
     report.metrics["input_gate"] = asdict(gate)
     timer.done("input_gate")
     if not gate.passed:
         report.gate_result = "failed: input"
         raise GateFailed("input gate failed, nothing committed:\n  " + "\n  ".join(gate.failures))
+
+    result = explode_screened(screened, report.run_id, int(engine["max_depth"]))
+    report.configurations, report.levels = result.configurations, len(result.levels)
+    report.metrics["levels"] = [asdict(level) for level in result.levels]
+    timer.done("explode")
 
     stage_and_commit(spark, settings, gates, result, report, timer)
     report.gate_result = n.PASSED

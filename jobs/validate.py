@@ -20,7 +20,7 @@ def execute(args: argparse.Namespace) -> None:
     tables = lk.read_source(spark, args.source)
     screened = screen(tables, int(settings["engine"]["max_rule_terms"]))
     count_quarantine(screened.problems, report)
-    report.reconciliation = reconcile(tables, screened)
+    report.reconciliation = reconcile(tables, screened, report)
     docs = Path(args.docs) if args.docs else Path(tempfile.mkdtemp(prefix="bomflow-validate-"))
     gates = Gates(docs / report.run_id)
     gate = input_gate(gates, tables, screened, report, float(settings["gates"]["max_quarantined_pct"]))

@@ -46,9 +46,8 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
     return Screened(problems, {**clean, n.PRODUCTION_ORDERS: orders}, blocked, validated.rules)
 
 
-def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,
-                 max_rule_terms: int = 4096) -> OrderDemand:
-    screened = screen(tables, max_rule_terms)
+def explode_screened(screened: Screened, run_id: str, max_depth: int = 64) -> OrderDemand:
+    """Explode the used orders of a screened input into part_demand (not yet written)."""
     used = screened.used
     configs = used[n.PRODUCTION_ORDERS].transform(configurations).localCheckpoint(eager=True)
     totals = configs.agg(F.count(F.lit(1)).alias("configs"), F.sum("orders").alias("orders")).first()
@@ -58,3 +57,9 @@ def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,
     return OrderDemand(part_demand=part_demand(demand, used[n.PARTS], run_id, n.SOURCE_ORDERS),
                        problems=screened.problems, used=used, blocked=screened.blocked,
                        orders=totals["orders"] or 0, configurations=totals["configs"], levels=explosion.levels)
+
+
+def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,
+                 max_rule_terms: int = 4096) -> OrderDemand:
+    """screen, then explode_screened: the whole engine on in-memory tables."""
+    return explode_screened(screen(tables, max_rule_terms), run_id, max_depth)
