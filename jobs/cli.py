@@ -6,6 +6,7 @@
     bomflow publish --lake DIR [--run-id ID] [--solr URL]
     bomflow rollback [--to RUN_ID] [--solr URL]
     bomflow solr start|stop|status
+    bomflow export catenax --lake DIR --out DIR [--customer-bpnl BPNL] [--run-id ID]
 """
 import argparse
 import sys
@@ -111,6 +112,15 @@ def _solr(args: argparse.Namespace) -> None:
         print("\n".join(publish.status_lines(conf)))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from jobs import export_catenax, settings
+
+    conf = _settings(args)
+    report = export_catenax.export(settings.spark_session(conf), conf, args.lake, args.out, args.customer_bpnl,
+                                   args.run_id)
+    print("\n".join(export_catenax.summary_lines(report)))
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", help="extra YAML laid over conf/")
     parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
@@ -159,6 +169,15 @@ def parser() -> argparse.ArgumentParser:
     solr.add_argument("solr_command", choices=["start", "stop", "status"])
     _common(solr)
     solr.set_defaults(action=_solr)
+
+    exp = sub.add_parser("export", help="write supplier demand of the last successful run for exchange")
+    exp.add_argument("format", choices=["catenax"], help="catenax: WeekBasedMaterialDemand 3.0.1 + ShortTermMaterialDemand 1.0.0")
+    exp.add_argument("--lake", required=True)
+    exp.add_argument("--out", required=True, help="folder; the run's documents go to OUT/<run_id>/")
+    exp.add_argument("--customer-bpnl", help="our BPNL as the customer (default catenax.customer_bpnl in conf)")
+    exp.add_argument("--run-id", help="a succeeded run (default: the last one)")
+    _common(exp)
+    exp.set_defaults(action=_export)
 
     from jobs import validate
     check = sub.add_parser("validate", help="run the input gate alone (quarantine counts, GX Data Docs)")

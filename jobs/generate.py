@@ -24,7 +24,7 @@ from jobs.settings import CONF_DIR
 
 DEFAULT_NETWORK = CONF_DIR / "sample_network.yaml"
 ROWS_PER_PARTITION = 200_000
-PLAN_MONTHS = 12
+PLAN_MONTHS = 18   # CX-0128 asks for at least 9 months of weekly demand, ideally 24
 
 
 @dataclass
@@ -159,7 +159,7 @@ def orders_frame(spark: SparkSession, net: dict, opts: Options) -> DataFrame:
 BLOCKED_BY_BAD_ROWS = "G60"
 
 
-def bad_rows(start: date) -> dict[str, list[tuple]]:
+def bad_rows(start: date, days: int) -> dict[str, list[tuple]]:
     since = start - timedelta(days=365)
     good_supplier = bpn.make("L", "000BADROW1")
 
@@ -169,7 +169,18 @@ def bad_rows(start: date) -> dict[str, list[tuple]]:
     def order(order_id, plant="DIN", model="G05", day=start, options=("B58", "AT8", "P300"), qty=1):
         return (order_id, plant, model, day, list(options), qty)
 
+    first_plan_month = _months_after(start + timedelta(days=days), 1)[0]
+
+    def rate(model, code, family, value, month=first_plan_month):
+        return (model, month, code, family, _dec(value, 6))
+
     return {
+        n.OPTION_TAKE_RATES: [rate("G60", "XBAD1", None, "1.5"),               # take_rate_out_of_range
+                              rate("G60", "XBAD2", "ENGINE", "0.5"),           # ENGINE sums to 1.5: family_over_one
+                              rate("NOPE", "HUD", None, "0.5"),                # unknown_model
+                              rate("G05", "XBAD3", None, "0.5", first_plan_month + timedelta(days=3))],  # invalid_month
+        n.VOLUME_PLAN: [("DIN", "NOPE", first_plan_month, _dec(100, 6)),        # unknown_model
+                        ("GWD", "RR21", first_plan_month + timedelta(days=14), _dec(5, 6))],  # invalid_month
         n.PARTS: [("BAD-DUP", "duplicated part", n.PURCHASED, "H87", 1, good_supplier),
                   ("BAD-DUP", "duplicated part", n.PURCHASED, "H87", 1, good_supplier),
                   ("BAD-TYPE", "unknown part type", "gizmo", "H87", 1, None),
@@ -198,7 +209,7 @@ def generate(spark: SparkSession, opts: Options) -> dict[str, int]:
     """Write every input table; returns rows written per table."""
     net = load_network(opts.network)
     rows = {**small_tables(net, opts.start_date), **plan_tables(net, opts)}
-    extra = bad_rows(opts.start_date) if opts.bad else {}
+    extra = bad_rows(opts.start_date, opts.days) if opts.bad else {}
     for table, more in extra.items():
         if table != n.PRODUCTION_ORDERS:
             rows[table] = rows[table] + more

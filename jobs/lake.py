@@ -54,6 +54,8 @@ def read_source(spark: SparkSession, source: str) -> dict[str, DataFrame]:
         if not path.is_dir():
             if table in REQUIRED_INPUTS:
                 problems.append(f"{table}: missing table (expected folder {path})")
+            else:   # the long-term plan is optional: no folder means no plan rows
+                tables[table] = spark.createDataFrame([], schema)
             continue
         try:
             df = _load(spark, path)
@@ -87,3 +89,30 @@ def table_path(lake: str, table: str) -> str:
 def table_version(spark: SparkSession, lake: str, table: str) -> int:
     from delta.tables import DeltaTable
     return DeltaTable.forPath(spark, table_path(lake, table)).history(1).first().version
+
+
+def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
+    """The runs row of the last succeeded run (or of run_id), with its committed table versions."""
+    import json
+    try:
+        runs = spark.read.format("delta").load(table_path(lake, n.RUNS)).where(F.col("status") == n.SUCCEEDED)
+    except AnalysisException:
+        raise BomflowError(f"no runs table under {lake}: run `bomflow run` first") from None
+    if run_id:
+        runs = runs.where(F.col(n.RUN_ID) == run_id)
+    row = runs.orderBy(F.col("started_at").desc()).first()
+    if row is None:
+        raise BomflowError(f"no succeeded run {run_id or ''} in {lake}".replace("  ", " "))
+    if not json.loads(row.metrics_json or "{}").get("committed_versions"):
+        raise BomflowError(f"run {row.run_id} records no committed table versions (made by an older bomflow): "
+                           "run `bomflow run` again")
+    return row
+
+
+def committed_table(spark: SparkSession, lake: str, run, table: str) -> DataFrame:
+    """`table` as the run committed it (Delta time travel to the version in its runs row)."""
+    import json
+    versions = json.loads(run.metrics_json)["committed_versions"]
+    if table not in versions:
+        raise BomflowError(f"run {run.run_id} did not commit {table} (made by an older bomflow): run `bomflow run` again")
+    return spark.read.format("delta").option("versionAsOf", versions[table]).load(table_path(lake, table))

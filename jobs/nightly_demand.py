@@ -33,7 +33,8 @@ from transforms.engine import OrderDemand, Screened, explode_screened, screen
 from transforms.summary import demand_summary
 
 log = logging.getLogger("bomflow.nightly")
-CONSUMED = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS)
+MASTER_DATA = (n.PLANTS, n.PARTS)   # copied into the lake by each successful run (used rows)
+CONSUMED = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS, n.VOLUME_PLAN, n.OPTION_TAKE_RATES)
 
 
 class GateFailed(BomflowError):
@@ -128,7 +129,7 @@ def output_gate(gates: Gates, staged: DataFrame, summary: DataFrame, result: Ord
     if previous is not None and max_drift_pct is not None:
         drifted = plant_drift(staged, previous, max_drift_pct).collect()
         for r in drifted:
-            gate.fail(f"plant {r.plant_id}: total demand changed by {r.change_pct:+.1f} % against the previous run "
+            gate.fail(f"plant {r.plant_id}: total {r.source} demand changed by {r.change_pct:+.1f} % against the previous run "
                       f"(threshold {max_drift_pct} %)")
     return gate
 
@@ -177,8 +178,10 @@ def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: 
     lk.write_table(staged, report.lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
     failpoint("between_commits")
     lk.write_table(summary, report.lake, n.DEMAND_SUMMARY)
+    for table in MASTER_DATA:   # what the exports need beside the demand: plant sites, part descriptions
+        lk.write_table(result.used[table], report.lake, table)
     report.metrics["committed_versions"] = {t: lk.table_version(spark, report.lake, t)
-                                            for t in (n.PART_DEMAND, n.DEMAND_SUMMARY)}
+                                            for t in (n.PART_DEMAND, n.DEMAND_SUMMARY, *MASTER_DATA)}
     timer.done("commit")
     stats = staged.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts"),
                        F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first()
@@ -211,6 +214,8 @@ def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
     result = explode_screened(screened, report.run_id, int(engine["max_depth"]))
     report.configurations, report.levels = result.configurations, len(result.levels)
     report.metrics["levels"] = [asdict(level) for level in result.levels]
+    report.metrics["plan"] = {"rows_exploded": result.plan_rows, "rows_covered_by_orders": result.plan_rows_covered,
+                              "levels": [asdict(level) for level in result.plan_levels]}
     timer.done("explode")
 
     stage_and_commit(spark, settings, gates, result, report, timer)
@@ -248,11 +253,14 @@ def run(spark: SparkSession, settings: dict, source: str, lake: str,
 
 def summary_lines(report: RunReport) -> list[str]:
     saved = 1 - report.configurations / report.orders_read if report.orders_read else 0
+    plan = report.metrics.get("plan", {})
     lines = [
         f"run {report.run_id}: {report.status} in {report.metrics['total_seconds']:.1f} s",
         f"  orders read          {report.orders_read:>10,}",
         f"  configurations       {report.configurations:>10,}  ({saved:.0%} fewer explosions than orders)",
         f"  explosion levels     {report.levels:>10,}",
+        f"  plan rows exploded   {plan.get('rows_exploded', 0):>10,}  ({plan.get('rows_covered_by_orders', 0)} months "
+        f"left to orders by the horizon rule)",
         f"  parts with demand    {report.parts_with_demand:>10,}",
         f"  part_demand rows     {report.part_demand_rows:>10,}",
         f"  demand_summary rows  {report.demand_summary_rows:>10,}",

@@ -99,23 +99,11 @@ def _pusher(url: str, batch_size: int):
 
 def run_to_publish(spark: SparkSession, lake: str, run_id: str | None) -> tuple[str, DataFrame]:
     """(run_id, its demand_summary via Delta time travel): the last succeeded run unless one is named."""
-    runs_path = lk.table_path(lake, n.RUNS)
     try:
-        runs = spark.read.format("delta").load(runs_path).where(F.col("status") == n.SUCCEEDED)
-    except Exception:
-        raise PublishError(f"no runs table under {lake}: run `bomflow run` first") from None
-    if run_id:
-        runs = runs.where(F.col(n.RUN_ID) == run_id)
-    row = runs.orderBy(F.col("started_at").desc()).select(n.RUN_ID, "metrics_json").first()
-    if row is None:
-        raise PublishError(f"no succeeded run {run_id or ''} in {lake}".replace("  ", " "))
-    versions = json.loads(row.metrics_json or "{}").get("committed_versions")
-    if not versions:
-        raise PublishError(f"run {row.run_id} records no committed table versions (made by an older bomflow): "
-                           "run `bomflow run` again")
-    version = versions[n.DEMAND_SUMMARY]
-    summary = spark.read.format("delta").option("versionAsOf", version).load(lk.table_path(lake, n.DEMAND_SUMMARY))
-    return row.run_id, summary
+        row = lk.succeeded_run(spark, lake, run_id)
+        return row.run_id, lk.committed_table(spark, lake, row, n.DEMAND_SUMMARY)
+    except BomflowError as err:
+        raise PublishError(str(err)) from None
 
 
 def _spot_check(url: str, collection: str, docs: DataFrame, sample: int) -> None:

@@ -41,6 +41,11 @@ ORDER_DATE = "order_date"
 BUCKET = "bucket"
 BUCKET_START = "bucket_start"
 CARRIED_FROM_RUN_ID = "carried_from_run_id"   # set on rows kept from an earlier run for a blocked model
+MONTH_START = "month"          # volume_plan / option_take_rates: first day of the month
+PLANNED_UNITS = "planned_units"
+OPTION_CODE = "option_code"
+FAMILY = "family"
+TAKE_RATE = "take_rate"
 
 # Engine-internal columns
 CONFIG_ID = "config_id"
@@ -52,6 +57,7 @@ PER_UNIT = "per_unit"          # quantity per built vehicle along the paths merg
 EDGE_FACTOR = "edge_factor"    # quantity * (1 + scrap_pct/100)
 PARENT_OFFSET = "parent_offset_days"  # lead time the parent adds to its children's offset
 RULE_TERMS = "rule_terms"      # the rule in disjunctive normal form
+RULE_PROBABILITY = "rule_probability"  # P(rule) under a (model, month)'s take rates
 LEVEL = "level"
 
 # part_type values; MODEL is the type of a BOM root (a vehicle model)
@@ -99,3 +105,9 @@ INVALID_QUANTITY = "invalid_quantity"
 MISSING_DATE = "missing_date"
 MALFORMED_OPTION_CODE = "malformed_option_code"
 MODEL_BLOCKED = "model_blocked"
+# quarantine reasons of the long-term plan (volume_plan, option_take_rates)
+INVALID_MONTH = "invalid_month"                     # null or not the first day of a month
+INVALID_PLANNED_UNITS = "invalid_planned_units"     # null or negative
+TAKE_RATE_OUT_OF_RANGE = "take_rate_out_of_range"   # null or outside [0, 1]
+FAMILY_OVER_ONE = "family_over_one"                 # take rates of one family sum above 1
+TAKE_RATES_QUARANTINED = "take_rates_quarantined"   # plan row whose (model, month) lost take-rate rows

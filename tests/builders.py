@@ -34,26 +34,29 @@ def order(order_id, model, options=(), quantity=1, plant="P1", day=DAY):
 class Case:
     parts: list[dict]
     bom_items: list[dict]
-    production_orders: list[dict]
+    production_orders: list[dict] = field(default_factory=list)
     plants: list[dict] = field(default_factory=list)
     vehicle_models: list[dict] = field(default_factory=list)
+    volume_plan: list[dict] = field(default_factory=list)
+    option_take_rates: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         for i, e in enumerate(self.bom_items, start=1):
             e["bom_item_id"] = e["bom_item_id"] or f"E{i:04d}"
         if not self.plants:
-            ids = sorted({o["plant_id"] for o in self.production_orders} | {e["plant_id"] for e in self.bom_items
-                                                                             if e["plant_id"]})
+            ids = sorted({o["plant_id"] for o in self.production_orders + self.volume_plan}
+                         | {e["plant_id"] for e in self.bom_items if e["plant_id"]})
             self.plants = [{"plant_id": p, "name": p, "country": "DE", "bpns": None} for p in ids]
         if not self.vehicle_models:
             part_ids = {p["part_id"] for p in self.parts}
             ids = sorted({e["parent_id"] for e in self.bom_items if e["parent_id"] not in part_ids}
-                         | {o["model_id"] for o in self.production_orders})
+                         | {o["model_id"] for o in self.production_orders + self.volume_plan})
             self.vehicle_models = [{"model_id": m, "brand": "B", "name": m} for m in ids]
 
     def rows(self) -> dict[str, list[dict]]:
         return {n.PLANTS: self.plants, n.VEHICLE_MODELS: self.vehicle_models, n.PARTS: self.parts,
-                n.BOM_ITEMS: self.bom_items, n.PRODUCTION_ORDERS: self.production_orders}
+                n.BOM_ITEMS: self.bom_items, n.PRODUCTION_ORDERS: self.production_orders,
+                n.VOLUME_PLAN: self.volume_plan, n.OPTION_TAKE_RATES: self.option_take_rates}
 
     def frames(self, spark: SparkSession) -> dict[str, DataFrame]:
         return {table: frame(spark, table, rows) for table, rows in self.rows().items()}
@@ -62,6 +65,14 @@ class Case:
 def frame(spark: SparkSession, table: str, rows: list[dict]) -> DataFrame:
     schema = INPUTS[table]
     return spark.createDataFrame([tuple(r.get(f.name) for f in schema.fields) for r in rows], schema)
+
+
+def plan_row(plant, model, month, units):
+    return {"plant_id": plant, "model_id": model, "month": month, "planned_units": Decimal(str(units))}
+
+
+def take_rate(model, month, code, rate, family=None):
+    return {"model_id": model, "month": month, "option_code": code, "family": family, "take_rate": Decimal(str(rate))}
 
 
 def rows_of(df: DataFrame) -> list[dict]:

@@ -29,6 +29,16 @@ INJECTED = {
     (n.PRODUCTION_ORDERS, "BAD-O-PLANT", n.UNKNOWN_PLANT), (n.PRODUCTION_ORDERS, "BAD-O-MODEL", n.UNKNOWN_MODEL),
     (n.PRODUCTION_ORDERS, "BAD-O-QTY", n.INVALID_QUANTITY), (n.PRODUCTION_ORDERS, "BAD-O-DATE", n.MISSING_DATE),
     (n.PRODUCTION_ORDERS, "BAD-O-CODE", n.MALFORMED_OPTION_CODE), (n.PRODUCTION_ORDERS, "BAD-O-DUP", n.DUPLICATE_KEY),
+    (n.OPTION_TAKE_RATES, "G60|2026-04-01|XBAD1", n.TAKE_RATE_OUT_OF_RANGE),
+    (n.OPTION_TAKE_RATES, "G60|2026-04-01|XBAD2", n.FAMILY_OVER_ONE),
+    (n.OPTION_TAKE_RATES, "NOPE|2026-04-01|HUD", n.UNKNOWN_MODEL),
+    (n.OPTION_TAKE_RATES, "G05|2026-04-04|XBAD3", n.INVALID_MONTH),
+    (n.VOLUME_PLAN, "DIN|NOPE|2026-04-01", n.UNKNOWN_MODEL),
+    (n.VOLUME_PLAN, "GWD|RR21|2026-04-15", n.INVALID_MONTH),
+    # every G60 ENGINE rate of that month is quarantined with XBAD2, so both G60 plan rows of the month are too
+    *{(n.OPTION_TAKE_RATES, f"G60|2026-04-01|{code}", n.FAMILY_OVER_ONE) for code in ("B48", "B58", "B57")},
+    (n.VOLUME_PLAN, "DIN|G60|2026-04-01", n.TAKE_RATES_QUARANTINED),
+    (n.VOLUME_PLAN, "MUC|G60|2026-04-01", n.TAKE_RATES_QUARANTINED),
 }
 
 
@@ -80,7 +90,8 @@ def test_runs_row_reconciles_every_input_table(spark, good_then_bad):
     last = runs(spark, lake)[-1]
     assert last.status == n.SUCCEEDED and last.gate_result == n.PASSED
     counts = json.loads(last.reconciliation_json)
-    assert set(counts) == {n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS}
+    assert set(counts) == {n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS,
+                           n.VOLUME_PLAN, n.OPTION_TAKE_RATES}
     for table, c in counts.items():
         assert c["read"] == c["used"] + c["quarantined"], table
     assert counts[n.PRODUCTION_ORDERS]["read"] == ORDERS + 7

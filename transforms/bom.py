@@ -33,15 +33,19 @@ def explosion_edges(bom_items: DataFrame, parts: DataFrame, rules: DataFrame) ->
             .select(n.BOM_ITEM_ID, n.PARENT_ID, n.CHILD_ID, n.NODE_TYPE,
                     edge_factor(F.col(n.QUANTITY), F.col(n.SCRAP_PCT)).alias(n.EDGE_FACTOR),
                     F.coalesce(F.col(n.PARENT_OFFSET), F.lit(0)).alias(n.PARENT_OFFSET),
-                    n.VALID_FROM, n.VALID_TO, F.col(n.PLANT_ID).alias("edge_plant_id"), n.RULE_TERMS))
+                    n.VALID_FROM, n.VALID_TO, F.col(n.PLANT_ID).alias("edge_plant_id"), n.RULE, n.RULE_TERMS))
 
 
-def edge_is_active(plant_id: Column, production_date: Column, options: Column) -> Column:
-    """Contract §Explosion 1: effective at the date, for the plant, rule true for the options.
+def edge_is_effective(plant_id: Column, production_date: Column) -> Column:
+    """Effective at the date and for the plant (the rule aside).
 
     A null valid_from is read as "effective since always", like a null valid_to.
     """
     effective = (F.col(n.VALID_FROM).isNull() | (F.col(n.VALID_FROM) <= production_date)) & (
         F.col(n.VALID_TO).isNull() | (production_date < F.col(n.VALID_TO)))
-    for_plant = F.col("edge_plant_id").isNull() | (F.col("edge_plant_id") == plant_id)
-    return effective & for_plant & rule_holds(F.col(n.RULE_TERMS), options)
+    return effective & (F.col("edge_plant_id").isNull() | (F.col("edge_plant_id") == plant_id))
+
+
+def edge_is_active(plant_id: Column, production_date: Column, options: Column) -> Column:
+    """Contract §Explosion 1: effective at the date, for the plant, rule true for the options."""
+    return edge_is_effective(plant_id, production_date) & rule_holds(F.col(n.RULE_TERMS), options)

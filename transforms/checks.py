@@ -25,10 +25,15 @@ def uncovered_plant_models(part_demand: DataFrame, used_orders: DataFrame) -> Da
 
 
 def plant_drift(part_demand: DataFrame, previous: DataFrame, max_pct: float) -> DataFrame:
-    """Plants of the previous run whose total demand changed by more than max_pct percent (or vanished)."""
-    new = part_demand.groupBy(n.PLANT_ID).agg(F.sum(n.QUANTITY).alias("total"))
-    old = previous.groupBy(n.PLANT_ID).agg(F.sum(n.QUANTITY).alias("previous_total"))
+    """(plant, source) of the previous run whose total demand changed by more than max_pct percent (or vanished).
+
+    Orders and plan are compared each with their own kind, so a source that is new
+    (the first run with a volume plan) is not a drift.
+    """
+    key = [n.PLANT_ID, n.SOURCE]
+    new = part_demand.groupBy(*key).agg(F.sum(n.QUANTITY).alias("total"))
+    old = previous.groupBy(*key).agg(F.sum(n.QUANTITY).alias("previous_total"))
     change = (F.coalesce(F.col("total"), F.lit(0)) - F.col("previous_total")) / F.col("previous_total") * 100
-    return (old.join(new, on=n.PLANT_ID, how="left")
-            .select(n.PLANT_ID, "previous_total", "total", change.cast("double").alias("change_pct"))
+    return (old.join(new, on=key, how="left")
+            .select(*key, "previous_total", "total", change.cast("double").alias("change_pct"))
             .where((F.col("previous_total") > 0) & (F.abs(F.col("change_pct")) > max_pct)))

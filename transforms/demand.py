@@ -34,12 +34,12 @@ def part_demand(demand: DataFrame, parts: DataFrame, run_id: str, source: str) -
 
 
 def carried_demand(previous: DataFrame, blocked_models: list[str], run_id: str) -> DataFrame:
-    """The previous run's rows of blocked models, kept (stale) so a BOM error never looks like a demand drop.
+    """The previous run's rows (orders and plan) of blocked models, kept (stale) so a BOM error never looks like a demand drop.
 
     carried_from_run_id names the run that computed them; rows carried twice keep the original.
     """
     return (previous
-            .where(F.col(n.MODEL_ID).isin(*blocked_models) & (F.col(n.SOURCE) == n.SOURCE_ORDERS))
+            .where(F.col(n.MODEL_ID).isin(*blocked_models))
             .withColumn(n.CARRIED_FROM_RUN_ID, F.coalesce(F.col(n.CARRIED_FROM_RUN_ID), F.col(n.RUN_ID)))
             .withColumn(n.RUN_ID, F.lit(run_id))
             .select(*[F.col(f.name).cast(f.dataType) for f in PART_DEMAND.fields]))

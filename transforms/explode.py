@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from schemas import names as n
 from schemas import quantities as q
-from transforms.bom import edge_is_active
+from transforms.bom import edge_is_active, edge_is_effective
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +49,55 @@ def roots(configs: DataFrame) -> DataFrame:
                           F.lit(0).alias(n.OFFSET_DAYS), F.lit(1).cast(q.PER_UNIT).alias(n.PER_UNIT))
 
 
-def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame) -> DataFrame:
+@dataclass(frozen=True)
+class Selection:
+    """How a configuration picks its edges and weighs them.
+
+    Orders pick by their option codes (the rule must hold) and weigh by the edge
+    factor; a plan row (plan_selection) picks by effectivity and plant only and
+    weighs each edge by its factor times P(rule) of the row's (model, month).
+    """
+    context: tuple[str, ...]                  # configuration columns the edge test reads
+    active: Callable[[], Column]
+    factor: Callable[[], Column]
+    weights: DataFrame | None = None          # joined on WEIGHT_KEY before the test
+
+
+WEIGHT_KEY = (n.RULE, n.MODEL_ID, n.PRODUCTION_DATE)
+
+BY_OPTIONS = Selection(
+    context=(n.PLANT_ID, n.PRODUCTION_DATE, n.OPTION_CODES),
+    active=lambda: edge_is_active(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE), F.col(n.OPTION_CODES)),
+    factor=lambda: F.col(n.EDGE_FACTOR))
+
+
+def plan_selection(rule_probabilities: DataFrame) -> Selection:
+    """Selection for plan rows; rule_probabilities as probability.rule_probabilities gives them (P > 0 only)."""
+    return Selection(
+        context=(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE),
+        active=lambda: edge_is_effective(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE)),
+        factor=lambda: (F.col(n.EDGE_FACTOR) * F.col(n.RULE_PROBABILITY)).cast(q.PLAN_FACTOR),
+        weights=rule_probabilities)
+
+
+def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
+               selection: Selection = BY_OPTIONS) -> DataFrame:
     """One level down: children reached over active edges, summed per (config, child, offset)."""
-    context = configs.select(n.CONFIG_ID, n.PLANT_ID, n.PRODUCTION_DATE, n.OPTION_CODES)
+    context = configs.select(n.CONFIG_ID, *selection.context)
     reached = (frontier.select(n.CONFIG_ID, n.NODE_ID, n.OFFSET_DAYS, n.PER_UNIT)
                .join(context, on=n.CONFIG_ID, how="inner")
                .withColumnRenamed(n.NODE_ID, n.PARENT_ID)
-               .join(F.broadcast(edges), on=n.PARENT_ID, how="inner")
-               .where(edge_is_active(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE), F.col(n.OPTION_CODES))))
+               .join(F.broadcast(edges), on=n.PARENT_ID, how="inner"))
+    if selection.weights is not None:
+        reached = reached.join(F.broadcast(selection.weights), on=list(WEIGHT_KEY), how="inner")
     return (reached
+            .where(selection.active())
             .groupBy(n.CONFIG_ID, F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
                      (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS))
-            .agg(F.sum(F.col(n.PER_UNIT) * F.col(n.EDGE_FACTOR)).cast(q.PER_UNIT).alias(n.PER_UNIT)))
+            .agg(F.sum(F.col(n.PER_UNIT) * selection.factor()).cast(q.PER_UNIT).alias(n.PER_UNIT)))
 
 
-def explode(configs: DataFrame, edges: DataFrame, max_depth: int,
+def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Selection = BY_OPTIONS,
             materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)) -> Explosion:
     """Explode every configuration to (config_id, part_id, offset_days, per_unit).
 
@@ -75,7 +109,7 @@ def explode(configs: DataFrame, edges: DataFrame, max_depth: int,
     frontier, demand_levels = roots(configs), []
     for level in range(1, max_depth + 1):
         started = time.monotonic()
-        reached = materialise(next_level(frontier, configs, edges))
+        reached = materialise(next_level(frontier, configs, edges, selection))
         by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
         rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
         result.levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))

@@ -24,6 +24,8 @@ KEYS = {
     n.PARTS: (n.PART_ID,),
     n.BOM_ITEMS: (n.BOM_ITEM_ID,),
     n.PRODUCTION_ORDERS: (n.ORDER_ID,),
+    n.VOLUME_PLAN: (n.PLANT_ID, n.MODEL_ID, n.MONTH_START),
+    n.OPTION_TAKE_RATES: (n.MODEL_ID, n.MONTH_START, n.OPTION_CODE),
 }
 
 
@@ -54,6 +56,8 @@ def split(df: DataFrame, table: str, checks: list[Check], columns: list[str]) ->
     failures = F.array(*[F.when(c.failed, F.struct(F.lit(c.reason).alias("reason"), c.detail.alias("detail")))
                          for c in key_checks(keys) + checks])
     annotated = df.withColumn("_failures", F.filter(failures, lambda f: f.isNotNull()))
+    if table != n.PRODUCTION_ORDERS:   # small tables: check once, read clean rows and problems from it
+        annotated = annotated.localCheckpoint(eager=True)
     clean = annotated.where(F.size("_failures") == 0).select(*columns)
     every_failure = F.transform("_failures", lambda f: F.concat(f["reason"], F.lit(": "), f["detail"]))
     problems = annotated.where(F.size("_failures") > 0).select(
@@ -168,6 +172,7 @@ def validate_inputs(tables: dict[str, DataFrame], max_rule_terms: int) -> Valida
     """
     from transforms.graph import cycle_pairs
     from transforms.rules import rule_table
+    from transforms.validate_plan import check_take_rates, check_volume_plan
 
     plants, plant_problems = check_plants(tables[n.PLANTS])
     models, model_problems = check_models(tables[n.VEHICLE_MODELS])
@@ -178,10 +183,13 @@ def validate_inputs(tables: dict[str, DataFrame], max_rule_terms: int) -> Valida
         F.col(n.PARENT_ID).isNotNull() & F.col(n.CHILD_ID).isNotNull()).distinct().collect()}
     bom_items, bom_problems = check_bom_items(bom, parts, models, invalid_rules, cycle_pairs(pairs))
     orders, order_problems = check_orders(tables[n.PRODUCTION_ORDERS], plants, models)
+    rates, rate_problems = check_take_rates(tables[n.OPTION_TAKE_RATES], models)
+    plan, plan_problems = check_volume_plan(tables[n.VOLUME_PLAN], plants, models, rate_problems)
     problems = plant_problems
-    for more in (model_problems, part_problems, bom_problems, order_problems):
+    for more in (model_problems, part_problems, bom_problems, order_problems, rate_problems, plan_problems):
         problems = problems.unionByName(more)
     clean = dict(tables)
     clean.update({n.PLANTS: plants, n.VEHICLE_MODELS: models, n.PARTS: parts,
-                  n.BOM_ITEMS: bom_items, n.PRODUCTION_ORDERS: orders})
+                  n.BOM_ITEMS: bom_items, n.PRODUCTION_ORDERS: orders,
+                  n.OPTION_TAKE_RATES: rates, n.VOLUME_PLAN: plan})
     return Validated(clean, problems, rules, pairs)

@@ -1,0 +1,145 @@
+"""Catena-X export: schema-valid documents, CX-0128 rules, stable ids across runs, explicit zero weeks, bad BPNs left out."""
+import json
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft4Validator, FormatChecker
+from pyspark.sql import functions as F
+
+from jobs import cli
+from jobs.export_catenax import ExportError, STMD, WBMD, cx_rule_errors, validate, _validator
+from schemas import bpn
+from schemas import names as n
+from tests.builders import generated_source, read_table
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "catenax"
+DROPPED_PART = "TOW-HITCH"       # its BOM edges are removed in the second source
+BAD_SUPPLIER_PART = "LABEL-US"   # its supplier gets a BPNL with wrong check characters
+
+
+def export(lake, out, *extra) -> Path:
+    assert cli.main(["export", "catenax", "--lake", str(lake), "--out", str(out), *extra]) == 0
+    return max((p for p in Path(out).iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+
+
+def documents(folder: Path, kind: str) -> dict[str, dict]:
+    return {str(p.relative_to(folder / kind)): json.loads(p.read_text()) for p in (folder / kind).rglob("*.json")}
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """Run 1 on a sample source, export; run 2 on the same source, export; run 3 without the TOW-HITCH
+    edges and with one invalid supplier BPNL, export. One lake, one export folder."""
+    root = tmp_path_factory.mktemp("cx")
+    source = generated_source(root, 1000)
+    from jobs import settings
+    spark = settings.spark_session(settings.load(None, None))
+    changed = root / "changed"
+    shutil.copytree(source, changed)
+    bom = spark.read.parquet(str(source / n.BOM_ITEMS)).where(F.col(n.CHILD_ID) != DROPPED_PART)
+    shutil.rmtree(changed / n.BOM_ITEMS)
+    bom.write.parquet(str(changed / n.BOM_ITEMS))
+    parts = spark.read.parquet(str(source / n.PARTS)).withColumn(
+        n.SUPPLIER_ID, F.when(F.col(n.PART_ID) == BAD_SUPPLIER_PART, F.lit("BPNL00BADCHECK0XX")).otherwise(F.col(n.SUPPLIER_ID)))
+    shutil.rmtree(changed / n.PARTS)
+    parts.write.parquet(str(changed / n.PARTS))
+    lake, out, folders = root / "lake", root / "out", []
+    for src in (source, source, changed):
+        assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish", "--run-date", "2026-03-02"]) == 0
+        folders.append(export(lake, out))
+    return lake, folders
+
+
+def test_every_document_is_schema_valid_and_follows_cx_0128(exports):
+    _, folders = exports
+    for kind, schema_file, weekly in ((WBMD, "WeekBasedMaterialDemand-schema.json", True),
+                                      (STMD, "ShortTermMaterialDemand-schema.json", False)):
+        validator = Draft4Validator(json.loads((SCHEMAS / schema_file).read_text()), format_checker=FormatChecker())
+        docs = documents(folders[0], kind)
+        assert len(docs) > 100
+        for name, doc in docs.items():
+            assert not list(validator.iter_errors(doc)), name
+            assert not cx_rule_errors(doc, weekly), name
+    weekly = documents(folders[0], WBMD)
+    weeks = {tuple(d["pointInTime"] for d in s["demands"]) for doc in weekly.values() for s in doc["demandSeries"]}
+    assert len(weeks) == 1, "every series covers the same weeks, zeros included"
+    (week_list,) = weeks
+    assert week_list[0] == "2026-03-02" and all(date.fromisoformat(w).weekday() == 0 for w in week_list)
+    assert len(week_list) >= 39, "at least 9 months of weeks (CX-0128 recommendation)"
+    assert all(bpn.is_valid(doc["supplier"]) for doc in weekly.values())
+
+
+def test_weekly_totals_equal_the_purchased_demand_of_the_run(spark, exports):
+    lake, folders = exports
+    first_run = json.loads((folders[0] / "manifest.json").read_text())["run_id"]
+    v0 = [r for r in read_table(spark, lake, n.RUNS).collect() if r.run_id == first_run][0]
+    versions = json.loads(v0.metrics_json)["committed_versions"]
+    demand = spark.read.format("delta").option("versionAsOf", versions[n.PART_DEMAND]).load(str(lake / n.PART_DEMAND))
+    expected = {(r.supplier_id, r.part_id): r.total for r in demand.where(F.col(n.PART_TYPE) == n.PURCHASED)
+                .groupBy(n.SUPPLIER_ID, n.PART_ID).agg(F.sum(n.QUANTITY).alias("total")).collect()}
+    docs = documents(folders[0], WBMD)
+    got = {(d["supplier"], d["materialNumberCustomer"]): sum(Decimal(str(x["demand"])) for s in d["demandSeries"]
+                                                              for x in s["demands"]) for d in docs.values()}
+    assert got.keys() == expected.keys()
+    weeks = len(next(iter(docs.values()))["demandSeries"][0]["demands"])
+    off = [k for k in expected if abs(got[k] - expected[k]) > Decimal("0.0005") * weeks * 5]
+    assert not off, [(k, got[k], expected[k]) for k in off[:3]]
+
+
+def test_ids_are_stable_and_unchanged_content_keeps_changed_at(exports):
+    _, folders = exports
+    first, second, third = (documents(f, WBMD) for f in folders)
+    assert first.keys() == second.keys()
+    for name, doc in first.items():
+        assert second[name]["materialDemandId"] == doc["materialDemandId"]
+        assert second[name]["changedAt"] == doc["changedAt"], "same demand: same changedAt"
+    ids = [d["materialDemandId"] for d in first.values()]
+    assert len(set(ids)) == len(ids)
+    for name, doc in third.items():
+        if name in first:
+            assert doc["materialDemandId"] == first[name]["materialDemandId"]
+
+
+def test_dropped_part_gets_explicit_zero_weeks(exports):
+    _, folders = exports
+    first, third = documents(folders[0], WBMD), documents(folders[2], WBMD)
+    (name,) = [k for k, d in first.items() if d["materialNumberCustomer"] == DROPPED_PART]
+    before, after = first[name], third[name]
+    assert any(x["demand"] > 0 for s in before["demandSeries"] for x in s["demands"])
+    assert after["materialDemandId"] == before["materialDemandId"]
+    assert [s["customerLocation"] for s in after["demandSeries"]] == [s["customerLocation"] for s in before["demandSeries"]]
+    assert all(x["demand"] == 0 for s in after["demandSeries"] for x in s["demands"])
+    assert len(after["demandSeries"][0]["demands"]) == len(third[next(iter(third))]["demandSeries"][0]["demands"])
+    assert after["changedAt"] > before["changedAt"]
+
+
+def test_invalid_supplier_bpnl_is_reported_and_never_sent(exports):
+    _, folders = exports
+    manifest = json.loads((folders[2] / "manifest.json").read_text())
+    assert any(BAD_SUPPLIER_PART in item["id"] and "BPNL" in item["reason"] for item in manifest["left_out"])
+    assert not any("BPNL00BADCHECK0XX" in str(p) for p in folders[2].rglob("*"))
+
+
+def test_invalid_document_fails_with_the_field_path():
+    bad = {"materialDemandId": "0157ba42-d2a8-4e28-8565-7b07830c1110", "customer": "BPNL000000000BXT",
+           "supplier": "BPNL000000000BXT", "materialNumberCustomer": "X", "materialDescriptionCustomer": "X",
+           "changedAt": "2026-03-02T00:00:00.000+00:00", "unitOfMeasureIsOmitted": False, "unitOfMeasure": "unit:piece",
+           "materialDemandIsInactive": False,
+           "demandSeries": [{"customerLocation": "BPNS0000000000WN", "demandCategory": {"demandCategoryCode": "SR99"},
+                             "demands": [{"pointInTime": "2026-03-03", "demand": 1.0}]}]}
+    with pytest.raises(ExportError, match=r"demandSeries/0/demands/0/pointInTime: 2026-03-03 is not a Monday"):
+        validate(bad, _validator("WeekBasedMaterialDemand"), True, "x.json")
+    bad["demandSeries"][0]["demands"][0] = {"pointInTime": "2026-03-02", "demand": -1}
+    with pytest.raises(ExportError, match=r"demandSeries/0/demands/0/demand"):
+        validate(bad, _validator("WeekBasedMaterialDemand"), True, "x.json")
+
+
+def test_invalid_customer_bpnl_is_refused(exports, capsys):
+    lake, _ = exports
+    assert cli.main(["export", "catenax", "--lake", str(lake), "--out", str(lake.parent / "never"),
+                     "--customer-bpnl", "BPNL000BMWAG01XX"]) == 2
+    assert "not valid" in capsys.readouterr().err
+    assert not (lake.parent / "never").exists()
