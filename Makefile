@@ -13,7 +13,10 @@ MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 DATA ?= data
 ORDERS ?= 20000
 
-.PHONY: setup run test clean tools bench-solr
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.bomflow-setup
+
+.PHONY: setup run test clean tools bench-solr airflow
 setup: $(SETUP_STAMP) $(JARS_STAMP) $(SOLR_STAMP) tools
 	@$(BIN)/python -m jobs.install_jars .jars "$(SPARK_JARS)"
 
@@ -36,17 +39,28 @@ $(SOLR_STAMP): solr/pom.xml
 	mvn --batch-mode --quiet -f solr/pom.xml $(MVN_DEP):copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/solr/lib
 	@touch $@
 
+# Airflow gets its own environment, as on a scheduler host: its pins clash with nothing of ours that way.
+airflow: $(AIRFLOW_STAMP)
+$(AIRFLOW_STAMP): constraints-airflow.txt
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet -c constraints-airflow.txt apache-airflow==3.3.2
+	@touch $@
+
 run: setup
 	$(BIN)/bomflow solr start
 	$(BIN)/bomflow generate --out $(DATA)/source --orders $(ORDERS)
 	$(BIN)/bomflow run --source $(DATA)/source --lake $(DATA)/lake
+	$(BIN)/bomflow export catenax --lake $(DATA)/lake --out $(DATA)/catenax
 	@echo
 	@echo "Where to look:"
 	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,runs}   (.venv/bin/pyspark has Delta)"
+	@echo "  runs:           .venv/bin/bomflow status --lake $(DATA)/lake"
 	@echo "  Solr:           http://127.0.0.1:8983/solr/demand/select?q=part_id:PAINT-P300%20AND%20bucket:week"
 	@echo "  Solr state:     .venv/bin/bomflow solr status      (stop it: .venv/bin/bomflow solr stop)"
+	@echo "  Catena-X:       $(DATA)/catenax/<run_id>/{week_based_material_demand,short_term_material_demand}/"
+	@echo "  why a demand:   .venv/bin/bomflow explain --source $(DATA)/source --plant SPA --model G05 --date $$(date +%F) --options B58,AT8,P300 --part VALVE"
 
-test: setup
+test: setup airflow
 	$(BIN)/python -m pytest
 
 bench-solr: setup
@@ -54,4 +68,4 @@ bench-solr: setup
 
 clean:
 	-$(BIN)/bomflow solr stop
-	rm -rf $(DATA) .pytest_cache .solr .solr-test
+	rm -rf $(DATA) .pytest_cache .solr .solr-test $(AIRFLOW_VENV)

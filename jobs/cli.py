@@ -7,6 +7,12 @@
     bomflow rollback [--to RUN_ID] [--solr URL]
     bomflow solr start|stop|status
     bomflow export catenax --lake DIR --out DIR [--customer-bpnl BPNL] [--run-id ID]
+    bomflow status --lake DIR [--last N]
+    bomflow diff --lake DIR [--from RUN] [--to RUN] [--against OTHER_LAKE] [--threshold-pct P]
+    bomflow restore --lake DIR --run RUN
+    bomflow maintain --lake DIR
+    bomflow explain --source DIR --plant P --model M --date D --options A,B [--part X]
+    bomflow where-used --source DIR --part X
 """
 import argparse
 import sys
@@ -28,8 +34,8 @@ def guarded(action: Callable[[], object]) -> int:
     from transforms.explode import ExplosionError
 
     try:
-        action()
-        return 0
+        code = action()
+        return code if isinstance(code, int) else 0
     except (BomflowError, ExplosionError) as err:
         print(f"bomflow: error: {err}", file=sys.stderr)
         return 2
@@ -121,6 +127,63 @@ def _export(args: argparse.Namespace) -> None:
     print("\n".join(export_catenax.summary_lines(report)))
 
 
+def _spark(args: argparse.Namespace):
+    from jobs import settings
+
+    conf = _settings(args)
+    return settings.spark_session(conf), conf
+
+
+def _status(args: argparse.Namespace) -> int:
+    from jobs import operate
+
+    spark, _ = _spark(args)
+    print("\n".join(operate.status_lines(spark, args.lake, args.last)))
+    if args.check is not None:
+        problem = operate.check_last(spark, args.lake, args.check or None)
+        print(f"check: {problem or 'newest run succeeded, gates passed'}")
+        return 1 if problem else 0
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from jobs import operate
+
+    spark, _ = _spark(args)
+    lines, differing = operate.diff(spark, args.lake, args.from_run, args.to_run, args.against, args.threshold_pct)
+    print("\n".join(lines))
+    return 1 if differing else 0
+
+
+def _restore(args: argparse.Namespace) -> None:
+    from jobs import operate
+
+    spark, _ = _spark(args)
+    print("\n".join(operate.restore(spark, args.lake, args.run)))
+
+
+def _maintain(args: argparse.Namespace) -> None:
+    from jobs import operate
+
+    spark, conf = _spark(args)
+    print("\n".join(operate.maintain(spark, args.lake, conf.get("maintenance", {}))))
+
+
+def _explain(args: argparse.Namespace) -> None:
+    from jobs import explain
+
+    spark, conf = _spark(args)
+    options = [c.strip() for c in (args.options or "").split(",") if c.strip()]
+    print("\n".join(explain.explain(spark, conf, args.source, args.plant, args.model, args.date, options, args.part)))
+
+
+def _where_used(args: argparse.Namespace) -> None:
+    from jobs import explain
+
+    spark, conf = _spark(args)
+    print("\n".join(explain.where_used(spark, conf, args.source, args.part)))
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", help="extra YAML laid over conf/")
     parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
@@ -178,6 +241,52 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--run-id", help="a succeeded run (default: the last one)")
     _common(exp)
     exp.set_defaults(action=_export)
+
+    status = sub.add_parser("status", help="the last runs: status, gates, publish state, durations")
+    status.add_argument("--lake", required=True)
+    status.add_argument("--last", type=int, default=10)
+    status.add_argument("--check", nargs="?", const="", metavar="RUN_DATE",
+                        help="exit 1 unless the newest run succeeded with gates passed (and is for RUN_DATE)")
+    _common(status)
+    status.set_defaults(action=_status)
+
+    cmp_ = sub.add_parser("diff", help="compare part_demand of two runs (or two lakes) per plant and part; "
+                                       "exit 1 when a difference is above the threshold")
+    cmp_.add_argument("--lake", required=True)
+    cmp_.add_argument("--from", dest="from_run", help="reference run (default: the succeeded run before --to)")
+    cmp_.add_argument("--to", dest="to_run", help="candidate run (default: the last succeeded run)")
+    cmp_.add_argument("--against", help="a second lake (shadow system on the same source): compare its run with LAKE's")
+    cmp_.add_argument("--threshold-pct", type=float, default=0.0,
+                      help="a plant/part whose total changes by more than this %% counts as changed (default 0)")
+    _common(cmp_)
+    cmp_.set_defaults(action=_diff)
+
+    rest = sub.add_parser("restore", help="Delta RESTORE of part_demand and demand_summary to a run's versions")
+    rest.add_argument("--lake", required=True)
+    rest.add_argument("--run", required=True, help="a succeeded run id")
+    _common(rest)
+    rest.set_defaults(action=_restore)
+
+    maint = sub.add_parser("maintain", help="OPTIMIZE (Z-order) and VACUUM the lake's Delta tables")
+    maint.add_argument("--lake", required=True)
+    _common(maint)
+    maint.set_defaults(action=_maintain)
+
+    expl = sub.add_parser("explain", help="the exploded BOM of one configuration as a tree, with the engine's totals")
+    expl.add_argument("--source", required=True)
+    expl.add_argument("--plant", required=True)
+    expl.add_argument("--model", required=True)
+    expl.add_argument("--date", required=True, type=date.fromisoformat, help="production date YYYY-MM-DD")
+    expl.add_argument("--options", default="", help="option codes, comma separated")
+    expl.add_argument("--part", help="only the paths that reach this part")
+    _common(expl)
+    expl.set_defaults(action=_explain)
+
+    used = sub.add_parser("where-used", help="the models and BOM paths that use a part")
+    used.add_argument("--source", required=True)
+    used.add_argument("--part", required=True)
+    _common(used)
+    used.set_defaults(action=_where_used)
 
     from jobs import validate
     check = sub.add_parser("validate", help="run the input gate alone (quarantine counts, GX Data Docs)")

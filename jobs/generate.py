@@ -87,8 +87,12 @@ def _months_after(start: date, count: int) -> list[date]:
 
 
 def plan_tables(net: dict, opts: Options) -> dict[str, list[tuple]]:
-    """Monthly volume plan (after the order window's month) and option take rates per model and month."""
-    months = _months_after(opts.start_date + timedelta(days=opts.days), PLAN_MONTHS)
+    """Monthly volume plan and option take rates per model and month, from the month orders start.
+
+    The first month(s) overlap the order window, as a real plan does: the horizon rule
+    (transforms/plan.py) leaves them to the orders.
+    """
+    months = _months_after(opts.start_date.replace(day=1) - timedelta(days=1), PLAN_MONTHS)
     daily = opts.orders / max(opts.days, 1)
     plan, rates = [], []
     for model in net["models"]:

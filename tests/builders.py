@@ -97,6 +97,7 @@ def assert_matches(actual: dict[tuple, Decimal], expected: dict[tuple, Fraction]
 
 
 SAMPLE_START = "2026-03-02"
+SAMPLE_ORDERS = 1500   # orders in the shared sample sources (conftest.sources)
 
 
 def read_table(spark: SparkSession, lake, table: str) -> DataFrame:
@@ -118,3 +119,31 @@ def ran_lake(folder, source, *extra: str):
     lake = folder / "lake"
     assert cli.main(["run", "--source", str(source), "--lake", str(lake), *extra]) == 0
     return lake
+
+
+DROPPED_PART = "TOW-HITCH"         # changed_source removes its BOM edges
+BAD_SUPPLIER_PART = "LABEL-US"     # changed_source gives its supplier a BPNL with wrong check characters
+BAD_BPNL = "BPNL00BADCHECK0XX"
+
+
+@dataclass
+class History:
+    source: object
+    changed: object
+    lake: object
+    run_ids: list
+
+
+def changed_source(spark: SparkSession, source, out):
+    """A copy of source without the DROPPED_PART edges and with BAD_BPNL as BAD_SUPPLIER_PART's supplier."""
+    import shutil
+    from pyspark.sql import functions as F
+
+    shutil.copytree(source, out)
+    bom = spark.read.parquet(str(source / n.BOM_ITEMS)).where(F.col(n.CHILD_ID) != DROPPED_PART)
+    parts = spark.read.parquet(str(source / n.PARTS)).withColumn(
+        n.SUPPLIER_ID, F.when(F.col(n.PART_ID) == BAD_SUPPLIER_PART, F.lit(BAD_BPNL)).otherwise(F.col(n.SUPPLIER_ID)))
+    for table, df in ((n.BOM_ITEMS, bom), (n.PARTS, parts)):
+        shutil.rmtree(out / table)
+        df.write.parquet(str(out / table))
+    return out

@@ -15,3 +15,51 @@ def spark():
     session = settings.spark_session(conf)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def history(spark, sources, tmp_path_factory):
+    """A lake with three runs (run date 2026-03-02): the sample source twice, then a changed source
+    without the TOW-HITCH edges and with an invalid supplier BPNL on LABEL-US. Read-only for its users:
+    copy the lake before changing it."""
+    from tests.builders import History, changed_source
+    from jobs import cli
+
+    root = tmp_path_factory.mktemp("history")
+    source = sources / "clean"
+    changed = changed_source(spark, source, root / "changed")
+    lake, run_ids = root / "lake", []
+    for src in (source, source, changed):
+        assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish", "--run-date", "2026-03-02"]) == 0
+        run_ids.append(spark.read.format("delta").load(str(lake / "runs")).orderBy("started_at").collect()[-1].run_id)
+    return History(source, changed, lake, run_ids)
+
+
+@pytest.fixture(scope="session")
+def solr():
+    """The test SolrCloud (conf/test.yaml: 127.0.0.1:8984), started once, stopped at the end of the session."""
+    from jobs import settings, solr_server
+
+    conf = settings.load("test")["solr"]
+    solr_server.start(conf)
+    yield conf
+    solr_server.stop(conf)
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory):
+    """Two sample sources of SAMPLE_ORDERS orders: `clean`, and `bad` (generate --bad: one bad row per reason)."""
+    from tests.builders import SAMPLE_ORDERS, generated_source
+
+    root = tmp_path_factory.mktemp("sources")
+    for name, extra in (("clean", []), ("bad", ["--bad"])):
+        generated_source(root, SAMPLE_ORDERS, *extra).rename(root / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def bad_lake(sources, tmp_path_factory):
+    """A fresh lake after one run on the bad source (quarantine rows, model G60 blocked). Read-only."""
+    from tests.builders import ran_lake
+
+    return ran_lake(tmp_path_factory.mktemp("bad_lake"), sources / "bad")

@@ -13,16 +13,14 @@ from jobs import cli
 from jobs.export_catenax import ExportError, STMD, WBMD, cx_rule_errors, validate, _validator
 from schemas import bpn
 from schemas import names as n
-from tests.builders import generated_source, read_table
+from tests.builders import BAD_BPNL, BAD_SUPPLIER_PART, DROPPED_PART, read_table
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "catenax"
-DROPPED_PART = "TOW-HITCH"       # its BOM edges are removed in the second source
-BAD_SUPPLIER_PART = "LABEL-US"   # its supplier gets a BPNL with wrong check characters
 
 
-def export(lake, out, *extra) -> Path:
-    assert cli.main(["export", "catenax", "--lake", str(lake), "--out", str(out), *extra]) == 0
-    return max((p for p in Path(out).iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+def export(lake, out, run_id) -> Path:
+    assert cli.main(["export", "catenax", "--lake", str(lake), "--out", str(out), "--run-id", run_id]) == 0
+    return Path(out) / run_id
 
 
 def documents(folder: Path, kind: str) -> dict[str, dict]:
@@ -30,27 +28,12 @@ def documents(folder: Path, kind: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory):
-    """Run 1 on a sample source, export; run 2 on the same source, export; run 3 without the TOW-HITCH
-    edges and with one invalid supplier BPNL, export. One lake, one export folder."""
-    root = tmp_path_factory.mktemp("cx")
-    source = generated_source(root, 1000)
-    from jobs import settings
-    spark = settings.spark_session(settings.load(None, None))
-    changed = root / "changed"
-    shutil.copytree(source, changed)
-    bom = spark.read.parquet(str(source / n.BOM_ITEMS)).where(F.col(n.CHILD_ID) != DROPPED_PART)
-    shutil.rmtree(changed / n.BOM_ITEMS)
-    bom.write.parquet(str(changed / n.BOM_ITEMS))
-    parts = spark.read.parquet(str(source / n.PARTS)).withColumn(
-        n.SUPPLIER_ID, F.when(F.col(n.PART_ID) == BAD_SUPPLIER_PART, F.lit("BPNL00BADCHECK0XX")).otherwise(F.col(n.SUPPLIER_ID)))
-    shutil.rmtree(changed / n.PARTS)
-    parts.write.parquet(str(changed / n.PARTS))
-    lake, out, folders = root / "lake", root / "out", []
-    for src in (source, source, changed):
-        assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish", "--run-date", "2026-03-02"]) == 0
-        folders.append(export(lake, out))
-    return lake, folders
+def exports(history, tmp_path_factory):
+    """The three runs of the shared history lake exported in order (a copy of the lake keeps the ids)."""
+    lake = tmp_path_factory.mktemp("cx") / "lake"
+    shutil.copytree(history.lake, lake)
+    out = lake.parent / "out"
+    return lake, [export(lake, out, run_id) for run_id in history.run_ids]
 
 
 def test_every_document_is_schema_valid_and_follows_cx_0128(exports):
@@ -120,7 +103,7 @@ def test_invalid_supplier_bpnl_is_reported_and_never_sent(exports):
     _, folders = exports
     manifest = json.loads((folders[2] / "manifest.json").read_text())
     assert any(BAD_SUPPLIER_PART in item["id"] and "BPNL" in item["reason"] for item in manifest["left_out"])
-    assert not any("BPNL00BADCHECK0XX" in str(p) for p in folders[2].rglob("*"))
+    assert not any(BAD_BPNL in str(p) for p in folders[2].rglob("*"))
 
 
 def test_invalid_document_fails_with_the_field_path():

@@ -15,9 +15,8 @@ from jobs import cli
 from jobs.faults import VARIABLE as FAILPOINT, InjectedFault
 from jobs.generate import BLOCKED_BY_BAD_ROWS
 from schemas import names as n
-from tests.builders import generated_source, read_table
+from tests.builders import SAMPLE_ORDERS as ORDERS, generated_source, read_table
 
-ORDERS = 1500
 INJECTED = {
     (n.PARTS, "BAD-DUP", n.DUPLICATE_KEY), (n.PARTS, "BAD-TYPE", n.UNKNOWN_PART_TYPE),
     (n.PARTS, "BAD-NOSUP", n.PURCHASED_WITHOUT_SUPPLIER), (n.PARTS, "BAD-LEAD", n.INVALID_LEAD_TIME),
@@ -51,14 +50,6 @@ def version(spark, lake, table):
 
 def runs(spark, lake):
     return read(spark, lake, n.RUNS).orderBy("started_at").collect()
-
-
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sources")
-    for name, extra in (("clean", []), ("bad", ["--bad"])):
-        generated_source(root, ORDERS, *extra).rename(root / name)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +111,8 @@ def test_blocked_model_keeps_its_last_good_demand_marked_stale(spark, good_then_
     assert runs(spark, bad)[-1].carried_rows == carried.count() > 0
 
 
-def test_blocked_model_on_a_fresh_lake_has_no_rows(spark, sources, tmp_path):
-    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(tmp_path / "lake")]) == 0
-    demand = read(spark, tmp_path / "lake", n.PART_DEMAND)
+def test_blocked_model_on_a_fresh_lake_has_no_rows(spark, bad_lake):
+    demand = read(spark, bad_lake, n.PART_DEMAND)
     assert demand.where(F.col(n.MODEL_ID) == BLOCKED_BY_BAD_ROWS).count() == 0
     assert demand.count() > 0
 
@@ -161,35 +151,36 @@ def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_pat
     assert runs(spark, lake)[-1].gate_result == "failed: output"
 
 
-def test_exception_before_commit_keeps_previous_state_and_rerun_succeeds(spark, sources, good_then_bad, tmp_path,
-                                                                          monkeypatch):
-    lake = tmp_path / "lake"
+def _killed_run(lake, source, point):
+    env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable}
+    done = subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--source", str(source), "--lake", str(lake)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == -9, done.stderr[-2000:]
+
+
+def test_faults_keep_the_last_good_state_and_one_rerun_repairs(spark, sources, good_then_bad, tmp_path, monkeypatch):
+    """One lake through every fault, in the order a bad night could bring them: an exception before the
+    commit, SIGKILL before the commit, SIGKILL between the two commits; then one clean rerun."""
+    lake, clean = tmp_path / "lake", sources / "clean"
     shutil.copytree(good_then_bad[0], lake)
     before = _versions(spark, lake)
+    good_run = runs(spark, lake)[-1].run_id
+
     monkeypatch.setenv(FAILPOINT, "before_commit")
     with pytest.raises(InjectedFault):
-        cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)])
+        cli.main(["run", "--source", str(clean), "--lake", str(lake)])
+    monkeypatch.delenv(FAILPOINT)
     _assert_untouched(spark, lake, before)
     assert runs(spark, lake)[-1].status == n.FAILED
-    monkeypatch.delenv(FAILPOINT)
-    assert cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)]) == 0
-    assert runs(spark, lake)[-1].status == n.SUCCEEDED
 
+    _killed_run(lake, clean, "before_commit")
+    _assert_untouched(spark, lake, before)
+    assert [r.run_id for r in runs(spark, lake) if r.status == n.SUCCEEDED][-1] == good_run
 
-@pytest.mark.parametrize("point", ["before_commit", "between_commits"])
-def test_killed_process_keeps_a_consistent_last_good_state_after_rerun(spark, sources, good_then_bad, tmp_path, point):
-    lake = tmp_path / "lake"
-    shutil.copytree(good_then_bad[0], lake)
-    before = _versions(spark, lake)
-    env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable}
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--source", str(sources / "clean"),
-                           "--lake", str(lake)], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == -9, done.stderr[-2000:]
-    if point == "before_commit":
-        _assert_untouched(spark, lake, before)
-    good_run = runs(spark, good_then_bad[0])[-1].run_id
-    assert runs(spark, lake)[-1].run_id == good_run   # the killed run never recorded success
-    assert cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)]) == 0
+    _killed_run(lake, clean, "between_commits")   # part_demand is new, demand_summary old, no success recorded
+    assert [r.run_id for r in runs(spark, lake) if r.status == n.SUCCEEDED][-1] == good_run
+
+    assert cli.main(["run", "--source", str(clean), "--lake", str(lake)]) == 0
     last = runs(spark, lake)[-1]
     assert last.status == n.SUCCEEDED
     for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):

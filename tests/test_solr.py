@@ -1,4 +1,5 @@
 """Blue/green publishing to a real SolrCloud started by the test session (127.0.0.1, port from conf/test.yaml)."""
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -8,27 +9,15 @@ from pyspark.sql import functions as F
 
 from jobs import cli, publish, settings, solr_server
 from schemas import names as n
-from tests.builders import generated_source, ran_lake
 
-ORDERS = 800
 
 
 @pytest.fixture(scope="module")
-def solr():
-    conf = settings.load("test")["solr"]
-    solr_server.start(conf)
-    yield conf
-    solr_server.stop(conf)
-
-
-@pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    return generated_source(tmp_path_factory.mktemp("solr_sample"), ORDERS)
-
-
-@pytest.fixture(scope="module")
-def lake(source, tmp_path_factory):
-    return ran_lake(tmp_path_factory.mktemp("solr_lake"), source)
+def lake(history, tmp_path_factory):
+    """A copy of the shared three-run history lake: publishing records its state in `runs`."""
+    copy = tmp_path_factory.mktemp("solr_lake") / "lake"
+    shutil.copytree(history.lake, copy)
+    return copy
 
 
 def alias_target(solr):
@@ -78,11 +67,10 @@ def test_republish_of_the_same_run_is_idempotent(spark, solr, lake):
     assert all_docs(solr) == before
 
 
-def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(spark, solr, source, lake):
-    assert cli.main(["publish", "--lake", str(lake)]) == 0
+def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(spark, solr, history, lake):
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[0]]) == 0
     first = alias_target(solr)
-    assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
-    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
     second = alias_target(solr)
     assert second != first and {first, second} <= set(publish.Collections(solr["url"]).collections())
     assert cli.main(["rollback"]) == 0
@@ -91,33 +79,33 @@ def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(s
     assert alias_target(solr) == second
 
 
-def test_old_collections_beyond_the_retention_are_deleted(spark, solr, source, lake):
-    for _ in range(2):
-        assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
-        assert cli.main(["publish", "--lake", str(lake)]) == 0
+def test_old_collections_beyond_the_retention_are_deleted(spark, solr, history, lake):
+    for run_id in history.run_ids:
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", run_id]) == 0
     ours = [c for c in publish.Collections(solr["url"]).collections() if c.startswith(solr["collection_prefix"])]
     assert len(ours) == solr["keep_collections"] and alias_target(solr) == ours[-1]
 
 
 def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_collection(
-        spark, solr, source, lake, monkeypatch, capfd):
-    assert cli.main(["publish", "--lake", str(lake)]) == 0
-    serving = alias_target(solr)
-    assert cli.main(["run", "--source", str(source), "--lake", str(lake)]) == 0
-    failing_run = last_run(spark, lake).run_id
+        spark, solr, history, lake, monkeypatch, capfd):
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
+    serving, failing_run = alias_target(solr), history.run_ids[0]
+    api = publish.Collections(solr["url"])
+    if f"{solr['collection_prefix']}{failing_run}" in api.collections():   # left by an earlier test
+        api.delete(f"{solr['collection_prefix']}{failing_run}")
     real = publish.solr_documents
 
     def with_a_poisoned_document(summary):   # Solr rejects a document missing a required field
         docs = real(summary)
         return docs.unionByName(docs.limit(1).withColumn("id", F.lit("poison")).withColumn(n.PLANT_ID, F.lit(None)))
     monkeypatch.setattr(publish, "solr_documents", with_a_poisoned_document)
-    assert cli.main(["publish", "--lake", str(lake)]) == 2
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", failing_run]) == 2
     err = capfd.readouterr().err
     assert "bomflow: error: indexing into" in err and "Traceback" not in err
     assert alias_target(solr) == serving
     assert f"{solr['collection_prefix']}{failing_run}" not in publish.Collections(solr["url"]).collections()
-    run = last_run(spark, lake)
-    assert run.run_id == failing_run and run.publish_status == "failed"
+    run = [r for r in spark.read.format("delta").load(str(lake / n.RUNS)).collect() if r.run_id == failing_run][0]
+    assert run.publish_status == "failed"
 
 
 def test_solr_not_running_is_one_clear_error(lake, capfd):

@@ -36,14 +36,19 @@ def explosion_edges(bom_items: DataFrame, parts: DataFrame, rules: DataFrame) ->
                     n.VALID_FROM, n.VALID_TO, F.col(n.PLANT_ID).alias("edge_plant_id"), n.RULE, n.RULE_TERMS))
 
 
-def edge_is_effective(plant_id: Column, production_date: Column) -> Column:
-    """Effective at the date and for the plant (the rule aside).
-
-    A null valid_from is read as "effective since always", like a null valid_to.
-    """
-    effective = (F.col(n.VALID_FROM).isNull() | (F.col(n.VALID_FROM) <= production_date)) & (
+def edge_in_effect(production_date: Column) -> Column:
+    """valid_from <= D < valid_to; a null valid_from means "since always", a null valid_to "open"."""
+    return (F.col(n.VALID_FROM).isNull() | (F.col(n.VALID_FROM) <= production_date)) & (
         F.col(n.VALID_TO).isNull() | (production_date < F.col(n.VALID_TO)))
-    return effective & (F.col("edge_plant_id").isNull() | (F.col("edge_plant_id") == plant_id))
+
+
+def edge_for_plant(plant_id: Column) -> Column:
+    return F.col("edge_plant_id").isNull() | (F.col("edge_plant_id") == plant_id)
+
+
+def edge_is_effective(plant_id: Column, production_date: Column) -> Column:
+    """Effective at the date and for the plant (the rule aside)."""
+    return edge_in_effect(production_date) & edge_for_plant(plant_id)
 
 
 def edge_is_active(plant_id: Column, production_date: Column, options: Column) -> Column:

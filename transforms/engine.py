@@ -82,7 +82,7 @@ def plan_demand(screened: Screened, edges: DataFrame, run_id: str, max_depth: in
     if result.plan_rows == 0:
         return
     weights = rule_probabilities(screened.rules, used[n.OPTION_TAKE_RATES], configs)
-    explosion = explode(configs, edges, max_depth, plan_selection(weights))
+    explosion = explode(configs, edges, max_depth, plan_selection(weights), label=n.SOURCE_PLAN)
     demand = (demand_by_date(explosion.demand, configs).where(F.col(n.QUANTITY) > 0)
               .transform(lambda d: part_demand(d, used[n.PARTS], run_id, n.SOURCE_PLAN)))
     result.part_demand = result.part_demand.unionByName(demand)

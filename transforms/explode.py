@@ -98,6 +98,7 @@ def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
 
 
 def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Selection = BY_OPTIONS,
+            label: str = n.SOURCE_ORDERS,
             materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)) -> Explosion:
     """Explode every configuration to (config_id, part_id, offset_days, per_unit).
 
@@ -113,8 +114,8 @@ def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Sel
         by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
         rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
         result.levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
-        log.info("event=explosion_level level=%d rows=%d open=%d seconds=%.3f",
-                 level, rows, still_open, result.levels[-1].seconds)
+        log.info("event=explosion_level source=%s level=%d rows=%d open=%d seconds=%.3f",
+                 label, level, rows, still_open, result.levels[-1].seconds)
         demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
         frontier = reached.where(F.col(n.NODE_TYPE).isin(*OPEN_TYPES))
         if still_open == 0:

@@ -1,0 +1,71 @@
+"""Airflow 3 DAG: the nightly bomflow chain, validate -> run -> gate -> publish -> export.
+
+Airflow runs in its own environment (`make airflow` builds .venv-airflow); the
+tasks call the job's own environment through BashOperator: `spark-submit
+jobs/nightly_demand.py` for the run (as on a cluster) and the `bomflow` CLI
+for the rest. Where things are comes from Airflow Variables (or the matching
+AIRFLOW_VAR_* environment variables):
+
+    bomflow_home          the project checkout (default: this file's parent folder)
+    bomflow_bin           the bomflow executable (default: <home>/.venv/bin/bomflow)
+    bomflow_spark_submit  spark-submit with Delta (default: <home>/.venv/bin/spark-submit)
+    bomflow_source        input folder (default: <home>/data/source)
+    bomflow_lake          Delta lake (default: <home>/data/lake)
+    bomflow_export        Catena-X export folder (default: <home>/data/catenax)
+    bomflow_env           conf/<env>.yaml to use (default: local)
+
+The run date is the DAG run's logical date ({{ ds }}). Timeouts stand in for
+SLAs (Airflow 3 has no SLA misses): a task that overruns fails and alerts, and
+the whole night is bounded by dagrun_timeout. The run and the gate are safe to
+retry (a run commits nothing until its gates pass); a failed publish keeps the
+previous Solr collection, so a retry is safe too.
+"""
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+
+HOME = str(Path(__file__).resolve().parent.parent)
+
+
+def var(name: str, default: str) -> str:
+    return "{{ var.value.get('" + name + "', '" + default + "') }}"
+
+
+BOMFLOW = var("bomflow_bin", f"{HOME}/.venv/bin/bomflow")
+SPARK_SUBMIT = var("bomflow_spark_submit", f"{HOME}/.venv/bin/spark-submit")
+SOURCE = var("bomflow_source", f"{HOME}/data/source")
+LAKE = var("bomflow_lake", f"{HOME}/data/lake")
+EXPORT = var("bomflow_export", f"{HOME}/data/catenax")
+ENV = {"BOMFLOW_ENV": var("bomflow_env", "local")}
+
+with DAG(
+    dag_id="bomflow_nightly",
+    description="Nightly material demand: validate, explode, gate, publish to Solr, export to suppliers",
+    schedule="30 1 * * *",                  # 01:30 every night, after the production data extract
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,                      # two nights must never write the same lake at once
+    dagrun_timeout=timedelta(hours=6),
+    default_args={"owner": "bomflow", "retries": 1, "retry_delay": timedelta(minutes=5),
+                  "execution_timeout": timedelta(hours=1)},
+    tags=["bomflow", "demand"],
+) as dag:
+    validate = BashOperator(
+        task_id="validate_inputs", env=ENV, append_env=True, cwd=HOME,
+        bash_command=f"{BOMFLOW} validate --source {SOURCE}")
+    run = BashOperator(
+        task_id="run", env=ENV, append_env=True, cwd=HOME, execution_timeout=timedelta(hours=4),
+        bash_command=f"{SPARK_SUBMIT} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}}")
+    gate = BashOperator(
+        task_id="gate", env=ENV, append_env=True, cwd=HOME, retries=0,
+        bash_command=f"{BOMFLOW} status --lake {LAKE} --last 3 --check {{{{ ds }}}}")
+    publish = BashOperator(
+        task_id="publish", env=ENV, append_env=True, cwd=HOME, retries=2, retry_delay=timedelta(minutes=2),
+        bash_command=f"{BOMFLOW} publish --lake {LAKE}")
+    export = BashOperator(
+        task_id="export_catenax", env=ENV, append_env=True, cwd=HOME,
+        bash_command=f"{BOMFLOW} export catenax --lake {LAKE} --out {EXPORT}")
+
+    validate >> run >> gate >> [publish, export]
