@@ -9,6 +9,7 @@ AIRFLOW_VAR_* environment variables):
     bomflow_home          the project checkout (default: this file's parent folder)
     bomflow_bin           the bomflow executable (default: <home>/.venv/bin/bomflow)
     bomflow_spark_submit  spark-submit with Delta (default: <home>/.venv/bin/spark-submit)
+    bomflow_python        the job's Python, for the Spark driver and executors (default: <home>/.venv/bin/python)
     bomflow_source        input folder (default: <home>/data/source)
     bomflow_lake          Delta lake (default: <home>/data/lake)
     bomflow_export        Catena-X export folder (default: <home>/data/catenax)
@@ -38,7 +39,10 @@ SPARK_SUBMIT = var("bomflow_spark_submit", f"{HOME}/.venv/bin/spark-submit")
 SOURCE = var("bomflow_source", f"{HOME}/data/source")
 LAKE = var("bomflow_lake", f"{HOME}/data/lake")
 EXPORT = var("bomflow_export", f"{HOME}/data/catenax")
-ENV = {"BOMFLOW_ENV": var("bomflow_env", "local")}
+PYTHON = var("bomflow_python", f"{HOME}/.venv/bin/python")
+# The job's own Python for the driver and the executors (spark-submit also finds Spark through it),
+# whatever Python runs Airflow.
+ENV = {"BOMFLOW_ENV": var("bomflow_env", "local"), "PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON}
 
 with DAG(
     dag_id="bomflow_nightly",

@@ -54,7 +54,8 @@ def test_one_night_end_to_end(airflow_env, history, spark, solr, tmp_path):
     env = {**airflow_env, "AIRFLOW_VAR_BOMFLOW_SOURCE": str(history.source), "AIRFLOW_VAR_BOMFLOW_LAKE": str(lake),
            "AIRFLOW_VAR_BOMFLOW_EXPORT": str(export), "AIRFLOW_VAR_BOMFLOW_ENV": "test",
            "AIRFLOW_VAR_BOMFLOW_BIN": str(Path(sys.executable).parent / "bomflow"),
-           "AIRFLOW_VAR_BOMFLOW_SPARK_SUBMIT": str(Path(sys.executable).parent / "spark-submit")}
+           "AIRFLOW_VAR_BOMFLOW_SPARK_SUBMIT": str(Path(sys.executable).parent / "spark-submit"),
+           "AIRFLOW_VAR_BOMFLOW_PYTHON": sys.executable}
     done = subprocess.run([str(AIRFLOW), "dags", "test", "bomflow_nightly", "2026-03-02"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=1200)
     log = done.stdout + done.stderr
