@@ -9,6 +9,7 @@ AIRFLOW_VAR_* environment variables):
     bomflow_home          the project checkout (default: this file's parent folder)
     bomflow_bin           the bomflow executable (default: <home>/.venv/bin/bomflow)
     bomflow_spark_submit  spark-submit with Delta (default: <home>/.venv/bin/spark-submit)
+    bomflow_spark_master  where the run goes: local[2], spark://host:7077, yarn, k8s://… (default: local[2])
     bomflow_python        the job's Python, for the Spark driver and executors (default: <home>/.venv/bin/python)
     bomflow_source        input folder (default: <home>/data/source)
     bomflow_lake          Delta lake (default: <home>/data/lake)
@@ -36,6 +37,7 @@ def var(name: str, default: str) -> str:
 
 BOMFLOW = var("bomflow_bin", f"{HOME}/.venv/bin/bomflow")
 SPARK_SUBMIT = var("bomflow_spark_submit", f"{HOME}/.venv/bin/spark-submit")
+MASTER = var("bomflow_spark_master", "local[2]")
 SOURCE = var("bomflow_source", f"{HOME}/data/source")
 LAKE = var("bomflow_lake", f"{HOME}/data/lake")
 EXPORT = var("bomflow_export", f"{HOME}/data/catenax")
@@ -61,7 +63,7 @@ with DAG(
         bash_command=f"{BOMFLOW} validate --source {SOURCE}")
     run = BashOperator(
         task_id="run", env=ENV, append_env=True, cwd=HOME, execution_timeout=timedelta(hours=4),
-        bash_command=f"{SPARK_SUBMIT} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}}")
+        bash_command=f"{SPARK_SUBMIT} --master {MASTER} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}}")
     gate = BashOperator(
         task_id="gate", env=ENV, append_env=True, cwd=HOME, retries=0,
         bash_command=f"{BOMFLOW} status --lake {LAKE} --last 3 --check {{{{ ds }}}}")

@@ -60,7 +60,7 @@ def start(conf: dict, wait_seconds: int = 120) -> str:
     raise BomflowError(f"Solr did not answer at {url} within {wait_seconds} s; see {home / 'solr.log'}")
 
 
-def stop(conf: dict, wait_seconds: int = 30) -> bool:
+def stop(conf: dict, wait_seconds: int = 10) -> bool:
     """Stop the local Solr started by `start`; False if none was running."""
     pid_file = _home(conf) / "solr.pid"
     if not pid_file.exists():

@@ -1,5 +1,9 @@
 """One SparkSession for the whole suite (conf/test.yaml: local[2], UTC, 2 shuffle partitions, Delta)."""
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +67,29 @@ def bad_lake(sources, tmp_path_factory):
     from tests.builders import ran_lake
 
     return ran_lake(tmp_path_factory.mktemp("bad_lake"), sources / "bad")
+
+
+@pytest.fixture
+def standalone_cluster(tmp_path):
+    """A Spark standalone master and one worker on 127.0.0.1, from the venv's own Spark."""
+    spark_class = str(Path(sys.executable).parent / "spark-class")
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp_path / "logs"),
+           "SPARK_WORKER_DIR": str(tmp_path / "work"), "PYSPARK_PYTHON": sys.executable}
+    master = subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                               "--port", "7077", "--webui-port", "18080"], env=env,
+                              stdout=open(tmp_path / "master.log", "w"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([spark_class, "org.apache.spark.deploy.worker.Worker", "spark://127.0.0.1:7077",
+                               "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--webui-port", "18081"],
+                              env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        for _ in range(120):   # the worker logs its registration with the master
+            if "Successfully registered with master" in (tmp_path / "worker.log").read_text():
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("standalone worker did not register:\n" + (tmp_path / "worker.log").read_text()[-2000:])
+        yield "spark://127.0.0.1:7077"
+    finally:
+        for process in (worker, master):
+            process.terminate()
+            process.wait(timeout=30)

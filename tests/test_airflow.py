@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from chispa import assert_df_equality
 
+from jobs import lake as lk
 from schemas import names as n
 from tests.builders import read_table
 
@@ -48,14 +50,17 @@ def test_dagbag_loads_the_nightly_chain(airflow_env):
     assert found["retries"]["run"] >= 1 and found["retries"]["gate"] == 0 and found["max_active_runs"] == 1
 
 
-def test_one_night_end_to_end(airflow_env, history, spark, solr, tmp_path):
-    """`airflow dags test` on the sample source: validate, spark-submit run, gate, publish to the test Solr, export."""
+def test_one_night_end_to_end_on_a_standalone_cluster(airflow_env, history, spark, solr, standalone_cluster, tmp_path):
+    """`airflow dags test` on the sample source: validate, spark-submit to a standalone master and worker
+    (127.0.0.1:7077), gate, publish to the test Solr, export. The demand equals the local run's of the
+    same source and run date (the shared history lake's first run)."""
     lake, export = tmp_path / "lake", tmp_path / "catenax"
     env = {**airflow_env, "AIRFLOW_VAR_BOMFLOW_SOURCE": str(history.source), "AIRFLOW_VAR_BOMFLOW_LAKE": str(lake),
            "AIRFLOW_VAR_BOMFLOW_EXPORT": str(export), "AIRFLOW_VAR_BOMFLOW_ENV": "test",
            "AIRFLOW_VAR_BOMFLOW_BIN": str(Path(sys.executable).parent / "bomflow"),
            "AIRFLOW_VAR_BOMFLOW_SPARK_SUBMIT": str(Path(sys.executable).parent / "spark-submit"),
-           "AIRFLOW_VAR_BOMFLOW_PYTHON": sys.executable}
+           "AIRFLOW_VAR_BOMFLOW_PYTHON": sys.executable, "AIRFLOW_VAR_BOMFLOW_SPARK_MASTER": standalone_cluster,
+           "SPARK_LOCAL_IP": "127.0.0.1"}
     done = subprocess.run([str(AIRFLOW), "dags", "test", "bomflow_nightly", "2026-03-02"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=1200)
     log = done.stdout + done.stderr
@@ -64,3 +69,8 @@ def test_one_night_end_to_end(airflow_env, history, spark, solr, tmp_path):
     assert len(runs) == 1 and runs[0].status == n.SUCCEEDED and str(runs[0].run_date) == "2026-03-02"
     assert runs[0].publish_status == "published"
     assert (export / runs[0].run_id / "manifest.json").is_file()
+    local = [r for r in read_table(spark, history.lake, n.RUNS).collect() if r.run_id == history.run_ids[0]][0]
+    for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):
+        on_cluster = read_table(spark, lake, table).drop(n.RUN_ID)
+        assert_df_equality(on_cluster, lk.committed_table(spark, str(history.lake), local, table).drop(n.RUN_ID),
+                           ignore_row_order=True)

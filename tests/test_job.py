@@ -1,9 +1,9 @@
-"""The nightly job end to end through the CLI and spark-submit to a standalone cluster, on generated sample data."""
+"""The nightly job end to end through the CLI, on generated sample data (spark-submit on a standalone
+cluster: tests/test_airflow.py)."""
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -66,49 +66,6 @@ def test_rerun_on_the_same_source_gives_identical_outputs(spark, history):
         a, b = (lk.committed_table(spark, str(history.lake), run, table).drop(n.RUN_ID) for run in (first, second))
         assert a.count() > 0
         assert_df_equality(a, b, ignore_row_order=True)
-
-
-@pytest.fixture
-def standalone_cluster(tmp_path):
-    """A Spark standalone master and one worker on 127.0.0.1, from the venv's own Spark."""
-    spark_class = str(Path(sys.executable).parent / "spark-class")
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp_path / "logs"),
-           "SPARK_WORKER_DIR": str(tmp_path / "work"), "PYSPARK_PYTHON": sys.executable}
-    master = subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                               "--port", "7077", "--webui-port", "18080"], env=env,
-                              stdout=open(tmp_path / "master.log", "w"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([spark_class, "org.apache.spark.deploy.worker.Worker", "spark://127.0.0.1:7077",
-                               "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--webui-port", "18081"],
-                              env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
-    try:
-        for _ in range(120):   # the worker logs its registration with the master
-            if "Successfully registered with master" in (tmp_path / "worker.log").read_text():
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("standalone worker did not register:\n" + (tmp_path / "worker.log").read_text()[-2000:])
-        yield "spark://127.0.0.1:7077"
-    finally:
-        for process in (worker, master):
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def test_spark_submit_to_a_standalone_cluster_gives_the_same_demand(spark, source, lake, tmp_path, standalone_cluster):
-    """The documented cluster line (README, "Cluster mode"): spark-submit --master spark://… with conf/cluster.yaml."""
-    submitted = tmp_path / "submitted"
-    env = {**os.environ, "BOMFLOW_ENV": "cluster", "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
-    done = subprocess.run([str(Path(sys.executable).parent / "spark-submit"), "--master", standalone_cluster,
-                           "--conf", "spark.executor.memory=1g",
-                           "jobs/nightly_demand.py", "--source", str(source), "--lake", str(submitted),
-                           "--run-date", "2026-03-01"],
-                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "succeeded" in done.stdout
-    for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):
-        first, second = read(spark, lake, table).drop(n.RUN_ID), read(spark, submitted, table).drop(n.RUN_ID)
-        assert_df_equality(first, second, ignore_row_order=True)
 
 
 def _one_clear_line(capfd, *fragments):

@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 
 from jobs import generate, lake
+from schemas import names as n
 from tests import reference
 from tests.builders import assert_matches, demand_of, rows_of
 from tests.random_cases import random_case
@@ -25,6 +26,9 @@ def test_generated_network_matches_reference(spark, tmp_path, seed, start):
     opts = generate.Options(out=str(tmp_path / "source"), orders=300, seed=seed, start_date=start, days=28)
     generate.generate(spark, opts)
     tables = lake.read_source(spark, opts.out)
+    # order demand only: enumerating every car of 18 plan months is too slow for the reference here;
+    # tests/test_plan.py checks plan demand against it on smaller networks
+    tables[n.VOLUME_PLAN] = tables[n.VOLUME_PLAN].limit(0)
     result = order_demand(tables, run_id="prop")
     assert result.problems.count() == 0
     rows = {t: rows_of(df) for t, df in tables.items()}

@@ -20,6 +20,15 @@ def lake(history, tmp_path_factory):
     return copy
 
 
+def clear(solr) -> None:
+    """Delete every demand collection except the alias target (a clean slate for retention tests)."""
+    api = publish.Collections(solr["url"])
+    serving = api.aliases().get(solr["alias"])
+    for name in api.collections():
+        if name.startswith(solr["collection_prefix"]) and name != serving:
+            api.delete(name)
+
+
 def alias_target(solr):
     return publish.Collections(solr["url"]).aliases().get(solr["alias"])
 
@@ -68,9 +77,10 @@ def test_republish_of_the_same_run_is_idempotent(spark, solr, lake):
 
 
 def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(spark, solr, history, lake):
-    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[0]]) == 0
-    first = alias_target(solr)
+    clear(solr)   # retention keeps the newest runs by id: publish in run order, as nights do
     assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
+    first = alias_target(solr)
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
     second = alias_target(solr)
     assert second != first and {first, second} <= set(publish.Collections(solr["url"]).collections())
     assert cli.main(["rollback"]) == 0
@@ -80,6 +90,7 @@ def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(s
 
 
 def test_old_collections_beyond_the_retention_are_deleted(spark, solr, history, lake):
+    clear(solr)
     for run_id in history.run_ids:
         assert cli.main(["publish", "--lake", str(lake), "--run-id", run_id]) == 0
     ours = [c for c in publish.Collections(solr["url"]).collections() if c.startswith(solr["collection_prefix"])]
@@ -88,11 +99,9 @@ def test_old_collections_beyond_the_retention_are_deleted(spark, solr, history, 
 
 def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_collection(
         spark, solr, history, lake, monkeypatch, capfd):
+    clear(solr)
     assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
     serving, failing_run = alias_target(solr), history.run_ids[0]
-    api = publish.Collections(solr["url"])
-    if f"{solr['collection_prefix']}{failing_run}" in api.collections():   # left by an earlier test
-        api.delete(f"{solr['collection_prefix']}{failing_run}")
     real = publish.solr_documents
 
     def with_a_poisoned_document(summary):   # Solr rejects a document missing a required field
