@@ -259,7 +259,7 @@ def summary_lines(report: RunReport) -> list[str]:
         f"  orders read          {report.orders_read:>10,}",
         f"  configurations       {report.configurations:>10,}  ({saved:.0%} fewer explosions than orders)",
         f"  explosion levels     {report.levels:>10,}",
-        f"  plan rows exploded   {plan.get('rows_exploded', 0):>10,}  ({plan.get('rows_covered_by_orders', 0)} months "
+        f"  plan rows exploded   {plan.get('rows_exploded', 0):>10,}  ({plan.get('rows_covered_by_orders', 0)} more "
         f"left to orders by the horizon rule)",
         f"  parts with demand    {report.parts_with_demand:>10,}",
         f"  part_demand rows     {report.part_demand_rows:>10,}",
