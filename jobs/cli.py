@@ -8,7 +8,7 @@
     bomflow solr start|stop|status
     bomflow export catenax --lake DIR --out DIR [--customer-bpnl BPNL] [--run-id ID]
     bomflow status --lake DIR [--last N]
-    bomflow diff --lake DIR [--from RUN] [--to RUN] [--against OTHER_LAKE] [--threshold-pct P]
+    bomflow diff --lake DIR [--from RUN] [--to RUN] [--against OTHER_LAKE] [--threshold-pct P] [--by part|week]
     bomflow restore --lake DIR --run RUN
     bomflow maintain --lake DIR
     bomflow explain --source DIR --plant P --model M --date D --options A,B [--part X]
@@ -150,7 +150,8 @@ def _diff(args: argparse.Namespace) -> int:
     from jobs import operate
 
     spark, _ = _spark(args)
-    lines, differing = operate.diff(spark, args.lake, args.from_run, args.to_run, args.against, args.threshold_pct)
+    lines, differing = operate.diff(spark, args.lake, args.from_run, args.to_run, args.against, args.threshold_pct,
+                                    by_week=args.by == "week")
     print("\n".join(lines))
     return 1 if differing else 0
 
@@ -258,6 +259,8 @@ def parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--against", help="a second lake (shadow system on the same source): compare its run with LAKE's")
     cmp_.add_argument("--threshold-pct", type=float, default=0.0,
                       help="a plant/part whose total changes by more than this %% counts as changed (default 0)")
+    cmp_.add_argument("--by", choices=["part", "week"], default="part",
+                      help="compare totals per plant and part (default), or per plant, part and ISO week")
     _common(cmp_)
     cmp_.set_defaults(action=_diff)
 

@@ -1,7 +1,7 @@
 """Operating the lake: status, diff (shadow compare), restore, maintain.
 
     bomflow status   --lake DIR [--last N]
-    bomflow diff     --lake DIR [--from RUN] [--to RUN] [--against OTHER_LAKE] [--threshold-pct P]
+    bomflow diff     --lake DIR [--from RUN] [--to RUN] [--against OTHER_LAKE] [--threshold-pct P] [--by part|week]
     bomflow restore  --lake DIR --run RUN
     bomflow maintain --lake DIR
 """
@@ -83,7 +83,7 @@ def _previous_run_id(spark: SparkSession, lake: str, before: str) -> str:
 
 
 def diff(spark: SparkSession, lake: str, from_run: str | None, to_run: str | None, against: str | None,
-         threshold_pct: float, top: int = 15) -> tuple[list[str], int]:
+         threshold_pct: float, top: int = 15, by_week: bool = False) -> tuple[list[str], int]:
     """(report lines, parts above the threshold). Without --against: run `to` (default last) against `from`
     (default the succeeded run before it). With --against: the same runs' roles in two lakes (LAKE is the
     reference, OTHER_LAKE the candidate, e.g. a shadow system)."""
@@ -95,11 +95,12 @@ def diff(spark: SparkSession, lake: str, from_run: str | None, to_run: str | Non
         new_run, new = _run_demand(spark, lake, to_run)
         old_run, old = _run_demand(spark, lake, from_run or _previous_run_id(spark, lake, new_run.run_id))
         title = f"{lake}: run {old_run.run_id} -> run {new_run.run_id}"
-    changes = demand_diff(old, new, threshold_pct).localCheckpoint(eager=True)
+    changes = demand_diff(old, new, threshold_pct, by_week=by_week).localCheckpoint(eager=True)
     counts = {r.kind: r["count"] for r in changes.groupBy("kind").count().collect()}
     differing = sum(counts.get(k, 0) for k in (ADDED, REMOVED, CHANGED))
-    lines = [f"diff {title}  (threshold {threshold_pct} % per plant and part)",
-             f"  parts: {counts.get(ADDED, 0)} added, {counts.get(REMOVED, 0)} removed, "
+    unit = "plant, part and week" if by_week else "plant and part"
+    lines = [f"diff {title}  (threshold {threshold_pct} % per {unit})",
+             f"  {'part-weeks' if by_week else 'parts'}: {counts.get(ADDED, 0)} added, {counts.get(REMOVED, 0)} removed, "
              f"{counts.get(CHANGED, 0)} changed, {counts.get('same', 0)} within threshold",
              f"  {'plant':<8} {'old total':>18} {'new total':>18} {'change %':>9} {'added':>6} {'removed':>8} {'changed':>8}"]
     for r in plant_totals(changes).collect():
@@ -112,7 +113,8 @@ def diff(spark: SparkSession, lake: str, from_run: str | None, to_run: str | Non
         lines.append(f"  largest differences (up to {top}):")
         for r in biggest:
             pct = f"{r.change_pct:+.2f} %" if r.change_pct is not None else ""
-            lines.append(f"    {r.kind:<8} {r.plant_id:<6} {r.part_id:<24} {float(r.old_quantity or 0):>14,.3f} -> "
+            week = f" {r.week}" if by_week else ""
+            lines.append(f"    {r.kind:<8} {r.plant_id:<6} {r.part_id:<24}{week} {float(r.old_quantity or 0):>14,.3f} -> "
                          f"{float(r.new_quantity or 0):>14,.3f}  {pct}")
     return lines, differing
 

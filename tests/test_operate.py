@@ -122,3 +122,24 @@ def test_where_used_lists_models_and_paths(history, capsys):
     assert "RR21 > SEAT-RR" in text and "rule 'HEAT'" in text
     assert cli.main(["where-used", "--source", str(history.source), "--part", "NO-SUCH"]) == 0
     assert "not used" in output(capsys)
+
+
+def test_diff_by_week_sees_demand_moved_between_weeks(spark):
+    from transforms.diff import demand_diff
+    schema = "plant_id string, part_id string, demand_date date, quantity decimal(38,18)"
+    old = spark.createDataFrame([("P1", "X", date(2026, 3, 3), Decimal(10)), ("P1", "Y", date(2026, 3, 3), Decimal(4))], schema)
+    new = spark.createDataFrame([("P1", "X", date(2026, 3, 10), Decimal(10)), ("P1", "Y", date(2026, 3, 4), Decimal(4))], schema)
+    by_part = {(r.part_id, r.kind) for r in demand_diff(old, new, 0.0).collect()}
+    assert by_part == {("X", "same"), ("Y", "same")}
+    by_week = {(r.part_id, str(r.week), r.kind) for r in demand_diff(old, new, 0.0, by_week=True).collect()}
+    assert by_week == {("X", "2026-03-02", "removed"), ("X", "2026-03-09", "added"), ("Y", "2026-03-02", "same")}
+
+
+def test_diff_by_week_on_the_history_lake(history, capsys):
+    a, b, c = history.run_ids
+    assert cli.main(["diff", "--lake", str(history.lake), "--from", a, "--to", b, "--by", "week"]) == 0
+    assert cli.main(["diff", "--lake", str(history.lake), "--from", b, "--to", c, "--by", "week"]) == 1
+    text = output(capsys)
+    assert "per plant, part and week" in text and "part-weeks:" in text
+    removed = [line for line in text.splitlines() if line.strip().startswith("removed")]
+    assert removed and all(DROPPED_PART in line for line in removed)
