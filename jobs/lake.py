@@ -91,13 +91,18 @@ def table_version(spark: SparkSession, lake: str, table: str) -> int:
     return DeltaTable.forPath(spark, table_path(lake, table)).history(1).first().version
 
 
+def runs_table(spark: SparkSession, lake: str) -> DataFrame:
+    """The lake's runs table; a clear error when there is none yet."""
+    try:
+        return spark.read.format("delta").load(table_path(lake, n.RUNS))
+    except AnalysisException:
+        raise BomflowError(f"no runs table under {lake}: run `bomflow run` first") from None
+
+
 def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
     """The runs row of the last succeeded run (or of run_id), with its committed table versions."""
     import json
-    try:
-        runs = spark.read.format("delta").load(table_path(lake, n.RUNS)).where(F.col("status") == n.SUCCEEDED)
-    except AnalysisException:
-        raise BomflowError(f"no runs table under {lake}: run `bomflow run` first") from None
+    runs = runs_table(spark, lake).where(F.col("status") == n.SUCCEEDED)
     if run_id:
         runs = runs.where(F.col(n.RUN_ID) == run_id)
     row = runs.orderBy(F.col("started_at").desc()).first()

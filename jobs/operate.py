@@ -23,18 +23,11 @@ RESTORABLE = (n.PART_DEMAND, n.DEMAND_SUMMARY, n.PLANTS, n.PARTS)
 ZORDER = {n.PART_DEMAND: (n.PART_ID, n.DEMAND_DATE), n.DEMAND_SUMMARY: (n.PLANT_ID, n.PART_ID)}
 
 
-def _runs(spark: SparkSession, lake: str):
-    try:
-        return spark.read.format("delta").load(lk.table_path(lake, n.RUNS))
-    except Exception:
-        raise BomflowError(f"no runs table under {lake}: run `bomflow run` first") from None
-
-
 # ---- status ------------------------------------------------------------------------------------
 
 def check_last(spark: SparkSession, lake: str, run_date: str | None) -> str | None:
     """None when the newest run succeeded with its gates passed (and is for run_date, if given), else why not."""
-    row = _runs(spark, lake).orderBy(F.col("started_at").desc()).first()
+    row = lk.runs_table(spark, lake).orderBy(F.col("started_at").desc()).first()
     if row is None:
         return "no runs yet"
     if row.status != n.SUCCEEDED or row.gate_result != n.PASSED:
@@ -45,7 +38,7 @@ def check_last(spark: SparkSession, lake: str, run_date: str | None) -> str | No
 
 
 def status_lines(spark: SparkSession, lake: str, last: int = 10) -> list[str]:
-    rows = _runs(spark, lake).orderBy(F.col("started_at").desc()).limit(last).collect()
+    rows = lk.runs_table(spark, lake).orderBy(F.col("started_at").desc()).limit(last).collect()
     lines = [f"last {len(rows)} runs in {lake} (newest first)",
              f"  {'run_id':<24} {'status':<9} {'gates':<15} {'publish':<10} {'seconds':>8} {'orders':>9} "
              f"{'demand rows':>11} {'quarantined':>11}  notes"]
@@ -75,7 +68,7 @@ def _run_demand(spark: SparkSession, lake: str, run_id: str | None):
 
 
 def _previous_run_id(spark: SparkSession, lake: str, before: str) -> str:
-    row = (_runs(spark, lake).where((F.col("status") == n.SUCCEEDED) & (F.col(n.RUN_ID) < before))
+    row = (lk.runs_table(spark, lake).where((F.col("status") == n.SUCCEEDED) & (F.col(n.RUN_ID) < before))
            .orderBy(F.col("started_at").desc()).select(n.RUN_ID).first())
     if row is None:
         raise BomflowError(f"no succeeded run before {before} in {lake}: nothing to compare with")

@@ -49,9 +49,9 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
     row_problems = validated.problems.localCheckpoint(eager=True)
     models = [r[0] for r in clean[n.VEHICLE_MODELS].select(n.MODEL_ID).collect()]
     blocked = blocked_models(models, validated.pairs, bad_edges(row_problems))
-    used, problems = dict(clean), row_problems
+    used, problems, causes = dict(clean), row_problems, blocked_frame(row_problems, blocked)
     for table, key in BLOCKABLE.items():
-        used[table], blocked_problems = split_blocked(clean[table], blocked_frame(row_problems, blocked), table, key)
+        used[table], blocked_problems = split_blocked(clean[table], causes, table, key)
         problems = problems.unionByName(blocked_problems)
     return Screened(problems.localCheckpoint(eager=True), used, blocked, validated.rules)
 
