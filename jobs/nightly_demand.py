@@ -212,7 +212,8 @@ def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
         raise GateFailed("input gate failed, nothing committed:\n  " + "\n  ".join(gate.failures))
 
     result = explode_screened(screened, report.run_id, int(engine["max_depth"]))
-    report.configurations, report.levels = result.configurations, len(result.levels)
+    report.configurations, report.levels = result.signatures, len(result.levels)
+    report.metrics["signatures"] = {"exploded": result.signatures, "dated": result.dated_signatures}
     report.metrics["levels"] = [asdict(level) for level in result.levels]
     report.metrics["plan"] = {"rows_exploded": result.plan_rows, "rows_covered_by_orders": result.plan_rows_covered,
                               "levels": [asdict(level) for level in result.plan_levels]}
@@ -257,7 +258,7 @@ def summary_lines(report: RunReport) -> list[str]:
     lines = [
         f"run {report.run_id}: {report.status} in {report.metrics['total_seconds']:.1f} s",
         f"  orders read          {report.orders_read:>10,}",
-        f"  configurations       {report.configurations:>10,}  ({saved:.0%} fewer explosions than orders)",
+        f"  variant signatures   {report.configurations:>10,}  ({saved:.0%} fewer explosions than orders)",
         f"  explosion levels     {report.levels:>10,}",
         f"  plan rows exploded   {plan.get('rows_exploded', 0):>10,}  ({plan.get('rows_covered_by_orders', 0)} more "
         f"left to orders by the horizon rule)",

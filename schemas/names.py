@@ -59,6 +59,8 @@ PARENT_OFFSET = "parent_offset_days"  # lead time the parent adds to its childre
 RULE_TERMS = "rule_terms"      # the rule in disjunctive normal form
 RULE_PROBABILITY = "rule_probability"  # P(rule) under a (model, month)'s take rates
 LEVEL = "level"
+EPOCH = "epoch"                # index of the effectivity interval a production date falls in (per model)
+TRUE_RULES = "true_rules"      # the rules of a model that hold for an option set (a variant signature)
 
 # part_type values; MODEL is the type of a BOM root (a vehicle model)
 ASSEMBLY = "assembly"

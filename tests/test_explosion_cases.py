@@ -167,5 +167,23 @@ def test_orders_sharing_a_configuration_explode_once(spark):
                 production_orders=[order("O1", "M1", ["BB", "AA"]), order("O2", "M1", ["AA", "BB"], quantity=4),
                                    order("O3", "M1", ["AA"])])
     result = run_case(spark, case)
-    assert (result.orders, result.configurations) == (3, 2)
+    assert (result.orders, result.signatures) == (3, 1)   # no rule tells the option sets apart
     assert demand_of(result.part_demand)[("P1", "M1", "X", DAY)] == 12
+
+
+def test_orders_explode_once_per_variant_signature(spark):
+    """Signature = (plant, model, effectivity epoch, outcome of the model's own rules); nothing else splits it."""
+    change = DAY + timedelta(days=2)
+    case = Case(parts=[part("X"), part("OLD"), part("NEW"), part("SUB", "assembly"), part("Z")],
+                bom_items=[edge("M1", "X", "2", rule="AA"), edge("M1", "OLD", valid_to=change),
+                           edge("M1", "NEW", valid_from=change),
+                           edge("M2", "SUB"), edge("SUB", "Z", rule="BB")],   # BB is not M1's rule
+                production_orders=[order("O1", "M1", ["AA"]), order("O2", "M1", ["AA", "CC"]),
+                                   order("O3", "M1", ["BB"]), order("O4", "M1", ["AA"], day=DAY + timedelta(days=1)),
+                                   order("O5", "M1", ["AA"], day=change + timedelta(days=1), quantity=3),
+                                   order("O6", "M1", ["AA"], plant="P2"),
+                                   order("O7", "M2", ["BB"]), order("O8", "M2", [])])
+    result = run_case(spark, case)
+    assert_matches(demand_of(result.part_demand), reference.explode(case.rows()))
+    # M1: P1 {AA} epoch 0 (O1, O2, O4), P1 {} epoch 0 (O3), P1 {AA} epoch 1 (O5), P2 {AA} (O6); M2: {BB}, {}
+    assert (result.orders, result.signatures, result.dated_signatures) == (8, 6, 7)

@@ -33,5 +33,5 @@ def test_generated_network_matches_reference(spark, tmp_path, seed, start):
     assert result.problems.count() == 0
     rows = {t: rows_of(df) for t, df in tables.items()}
     assert_matches(demand_of(result.part_demand), reference.explode(rows))
-    assert result.configurations < result.orders == 300
+    assert result.signatures < result.orders == 300
     assert len(result.levels) >= 6

@@ -7,11 +7,11 @@ from pyspark.sql import functions as F
 from schemas import names as n
 from transforms.blocking import bad_edges, blocked_frame, blocked_models, split_blocked
 from transforms.bom import explosion_edges
-from transforms.configurations import configurations
 from transforms.demand import demand_by_date, part_demand
 from transforms.explode import LevelStat, explode, plan_selection
 from transforms.plan import COVERED, mark_horizon, plan_configurations
 from transforms.probability import rule_probabilities
+from transforms.signatures import BY_SIGNATURE, model_rules, order_signatures
 from transforms.validate import validate_inputs
 
 BLOCKABLE = {n.PRODUCTION_ORDERS: (n.ORDER_ID,),
@@ -26,7 +26,8 @@ class OrderDemand:
     used: dict[str, DataFrame]     # the input rows the engine used, per table
     blocked: dict[str, str] = field(default_factory=dict)   # model_id -> cause
     orders: int = 0                # orders exploded
-    configurations: int = 0
+    signatures: int = 0            # variant signatures exploded for them (transforms/signatures.py)
+    dated_signatures: int = 0      # (signature, production date) rows the demand is multiplied back by
     levels: list[LevelStat] = field(default_factory=list)
     plan_rows: int = 0             # volume_plan rows exploded (after the order horizon, units > 0)
     plan_rows_covered: int = 0     # volume_plan rows left to orders by the horizon rule
@@ -59,13 +60,15 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
 def explode_screened(screened: Screened, run_id: str, max_depth: int = 64) -> OrderDemand:
     """Explode the used orders and plan rows of a screened input into part_demand (not yet written)."""
     used = screened.used
-    configs = used[n.PRODUCTION_ORDERS].transform(configurations).localCheckpoint(eager=True)
-    totals = configs.agg(F.count(F.lit(1)).alias("configs"), F.sum("orders").alias("orders")).first()
     edges = explosion_edges(used[n.BOM_ITEMS], used[n.PARTS], screened.rules).localCheckpoint(eager=True)
-    explosion = explode(configs, edges, max_depth)
-    demand = part_demand(demand_by_date(explosion.demand, configs), used[n.PARTS], run_id, n.SOURCE_ORDERS)
+    models = [r[0] for r in used[n.VEHICLE_MODELS].select(n.MODEL_ID).collect()]
+    variants = order_signatures(used[n.PRODUCTION_ORDERS], model_rules(edges, models))
+    totals = variants.dated.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders")).first()
+    explosion = explode(variants.signatures, edges, max_depth, BY_SIGNATURE)
+    demand = part_demand(demand_by_date(explosion.demand, variants.dated), used[n.PARTS], run_id, n.SOURCE_ORDERS)
     result = OrderDemand(part_demand=demand, problems=screened.problems, used=used, blocked=screened.blocked,
-                         orders=totals["orders"] or 0, configurations=totals["configs"], levels=explosion.levels)
+                         orders=totals["orders"] or 0, signatures=variants.signatures.count(),
+                         dated_signatures=totals["dated"], levels=explosion.levels)
     plan_demand(screened, edges, run_id, max_depth, result)
     return result
 

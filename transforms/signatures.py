@@ -1,0 +1,94 @@
+"""Production orders -> variant signatures: what the BOM can tell apart (issue 8).
+
+Real option sets are nearly unique per car, but a model's BOM only sees
+  * which of the rules on the edges reachable from the model hold, and
+  * which effectivity epoch the production date falls in: the interval between
+    two consecutive valid_from / valid_to boundaries of those edges.
+Orders of one (plant, model) that agree on both need the same parts per car, so
+each signature (plant, model, epoch, true rules) is exploded once, at the first
+production date of the signature (every date of an epoch switches the same
+edges on), and multiplied back per production date by the dated signatures.
+
+The rule sets and epoch boundaries per model come from the BOM structure (small,
+on the driver, like graph.cycle_pairs); the signature of an order is one Spark
+expression over a broadcast row of its model, with no UDF and no shuffle.
+"""
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DateType, StringType, StructField, StructType
+
+from schemas import names as n
+from schemas import quantities as q
+from transforms.rules import RULE_TERMS_TYPE, rule_holds
+from transforms.bom import edge_is_effective
+from transforms.configurations import normalise_options
+from transforms.explode import Selection
+from transforms.graph import reachable
+
+MODEL_RULES = StructType([
+    StructField(n.MODEL_ID, StringType(), False),
+    StructField("model_rules", ArrayType(StructType([StructField(n.RULE, StringType(), False),
+                                                     StructField(n.RULE_TERMS, RULE_TERMS_TYPE, False)])), False),
+    StructField("boundaries", ArrayType(DateType()), False),
+])
+SIGNATURE_KEY = (n.PLANT_ID, n.MODEL_ID, n.EPOCH, n.TRUE_RULES)
+
+
+@dataclass
+class Signatures:
+    signatures: DataFrame   # config_id, plant_id, model_id, production_date (first of the signature), true_rules
+    dated: DataFrame        # config_id, plant_id, model_id, production_date, config_quantity, orders
+
+
+def model_rules(edges: DataFrame, models: list[str]) -> DataFrame:
+    """Per model: the rules (non-trivial keys) and the sorted effectivity boundaries of every edge it can reach."""
+    rows = edges.select(n.PARENT_ID, n.CHILD_ID, n.RULE, n.RULE_TERMS, n.VALID_FROM, n.VALID_TO).collect()
+    reach = reachable(((r[n.PARENT_ID], r[n.CHILD_ID]) for r in rows), models)
+    out = []
+    for model in sorted(models):
+        nodes = reach[model]
+        mine = [r for r in rows if r[n.PARENT_ID] in nodes]
+        rules = {r[n.RULE]: r[n.RULE_TERMS] for r in mine if r[n.RULE] != ""}
+        bounds = {d for r in mine for d in (r[n.VALID_FROM], r[n.VALID_TO]) if d is not None}
+        out.append((model, [(rule, rules[rule]) for rule in sorted(rules)], sorted(bounds)))
+    return edges.sparkSession.createDataFrame(out, MODEL_RULES)
+
+
+def _true_rules(options: Column) -> Column:
+    held = F.filter(F.col("model_rules"), lambda r: rule_holds(r[n.RULE_TERMS], options))
+    return F.transform(held, lambda r: r[n.RULE])
+
+
+def _epoch(day: Column) -> Column:
+    return F.size(F.filter(F.col("boundaries"), lambda b: b <= day))
+
+
+def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures:
+    """Dated signatures (one row per plant, model, production date, signature) and the signatures to explode.
+
+    Both are materialised (localCheckpoint): config_id comes from monotonically_increasing_id.
+    """
+    dated = (orders.transform(normalise_options)
+             .join(F.broadcast(rules_by_model), on=n.MODEL_ID, how="inner")
+             .select(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.QUANTITY,
+                     _epoch(F.col(n.PRODUCTION_DATE)).alias(n.EPOCH),
+                     _true_rules(F.col(n.OPTION_CODES)).alias(n.TRUE_RULES))
+             .groupBy(*SIGNATURE_KEY, n.PRODUCTION_DATE)
+             .agg(F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY), F.count(F.lit(1)).alias("orders"))
+             .localCheckpoint(eager=True))
+    signatures = (dated.groupBy(*SIGNATURE_KEY).agg(F.min(n.PRODUCTION_DATE).alias(n.PRODUCTION_DATE))
+                  .select(F.monotonically_increasing_id().alias(n.CONFIG_ID), *SIGNATURE_KEY, n.PRODUCTION_DATE)
+                  .localCheckpoint(eager=True))
+    with_id = (dated.join(signatures.select(n.CONFIG_ID, *SIGNATURE_KEY), on=list(SIGNATURE_KEY), how="inner")
+               .select(n.CONFIG_ID, n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.CONFIG_QUANTITY, "orders")
+               .localCheckpoint(eager=True))
+    return Signatures(signatures.drop(n.EPOCH), with_id)
+
+
+BY_SIGNATURE = Selection(
+    context=(n.PLANT_ID, n.PRODUCTION_DATE, n.TRUE_RULES),
+    active=lambda: edge_is_effective(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE)) & (
+        (F.col(n.RULE) == "") | F.array_contains(F.col(n.TRUE_RULES), F.col(n.RULE))),
+    factor=lambda: F.col(n.EDGE_FACTOR))
