@@ -71,9 +71,12 @@ def read_source(spark: SparkSession, source: str) -> dict[str, DataFrame]:
 
 
 def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
-                partition_by: tuple[str, ...] = ()) -> None:
+                partition_by: tuple[str, ...] = (), replace_where: str | None = None) -> None:
+    """Write a Delta table; replace_where replaces only the rows matching that predicate (a partial run)."""
     writer = df.write.format("delta").mode(mode)
-    if mode == "overwrite":
+    if replace_where:
+        writer = writer.option("replaceWhere", replace_where)   # Delta checks that every new row matches it
+    elif mode == "overwrite":
         writer = writer.option("overwriteSchema", "true")   # outputs are replaced whole; the schema is the code's
     else:
         writer = writer.option("mergeSchema", "true")       # appended logs (runs, quarantine) may gain columns

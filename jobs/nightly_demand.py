@@ -30,6 +30,7 @@ from schemas.tables import QUARANTINE, RUNS
 from transforms.checks import plant_drift, summary_total_mismatches, uncovered_plant_models
 from transforms.demand import carried_demand
 from transforms.engine import OrderDemand, Screened, explode_screened, screen
+from transforms.scope import Scope, restrict
 from transforms.summary import demand_summary
 
 log = logging.getLogger("bomflow.nightly")
@@ -115,12 +116,14 @@ def input_gate(gates: Gates, tables: dict[str, DataFrame], screened: Screened, r
     return gate
 
 
-def output_gate(gates: Gates, staged: DataFrame, summary: DataFrame, result: OrderDemand,
+def output_gate(gates: Gates, staged: DataFrame, summarised: DataFrame, summary: DataFrame, result: OrderDemand,
                 previous: DataFrame | None, max_drift_pct: float | None) -> GateResult:
+    """staged: the run's new part_demand rows; summarised: the part_demand rows its summary was built from
+    (the same, or for a partial run also the kept rows of the plants it touched)."""
     gate = GateResult("output")
     gates.run_suites("output", {n.PART_DEMAND: staged, n.DEMAND_SUMMARY: week_start_view(summary)}, gate)
     gate.checks += 3
-    mismatches = summary_total_mismatches(staged, summary).limit(5).collect()
+    mismatches = summary_total_mismatches(summarised, summary).limit(5).collect()
     if mismatches:
         gate.fail(f"demand_summary totals differ from part_demand, e.g. {[tuple(r) for r in mismatches[:3]]}")
     uncovered = uncovered_plant_models(staged, result.used[n.PRODUCTION_ORDERS]).collect()
@@ -154,20 +157,31 @@ def write_quarantine(problems: DataFrame, report: RunReport) -> None:
     count_quarantine(problems, report)
 
 
+def summarised_rows(staged: DataFrame, previous: DataFrame | None, scope: Scope, run_id: str) -> DataFrame:
+    """The part_demand rows demand_summary is rebuilt from: the new ones, plus for a partial run the kept rows
+    (other models) of the plants it touches. The summary is stamped with this run's id."""
+    rows = staged
+    if not scope.full and previous is not None:
+        rows = rows.unionByName(previous.where(scope.predicate(plants_only=True) & ~scope.predicate()))
+    return rows.withColumn(n.RUN_ID, F.lit(run_id))
+
+
 def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: OrderDemand,
-                     report: RunReport, timer: _Timer) -> None:
+                     report: RunReport, timer: _Timer, scope: Scope = Scope()) -> None:
     previous = previous_demand(spark, report.lake)
+    mine = previous.where(scope.predicate()) if previous is not None else None   # the slice this run replaces
     demand = result.part_demand
     if result.blocked and previous is not None:
-        demand = demand.unionByName(carried_demand(previous, sorted(result.blocked), report.run_id))
+        demand = demand.unionByName(carried_demand(mine, sorted(result.blocked), report.run_id))
     staging = Path(report.lake) / "_staging" / report.run_id
     lk.write_table(demand, str(staging), n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
     staged = spark.read.format("delta").load(str(staging / n.PART_DEMAND))
-    lk.write_table(demand_summary(staged), str(staging), n.DEMAND_SUMMARY)
+    summarised = summarised_rows(staged, previous, scope, report.run_id)
+    lk.write_table(demand_summary(summarised), str(staging), n.DEMAND_SUMMARY)
     summary = spark.read.format("delta").load(str(staging / n.DEMAND_SUMMARY))
     timer.done("stage")
 
-    gate = output_gate(gates, staged, summary, result, previous, settings["gates"].get("max_plant_drift_pct"))
+    gate = output_gate(gates, staged, summarised, summary, result, mine, settings["gates"].get("max_plant_drift_pct"))
     report.metrics["output_gate"] = asdict(gate)
     timer.done("output_gate")
     if not gate.passed:
@@ -175,9 +189,12 @@ def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: 
         raise GateFailed("output gate failed, nothing committed:\n  " + "\n  ".join(gate.failures))
 
     failpoint("before_commit")
-    lk.write_table(staged, report.lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID))
+    partial = not scope.full and previous is not None
+    lk.write_table(staged, report.lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID),
+                   replace_where=scope.sql() if partial else None)
     failpoint("between_commits")
-    lk.write_table(summary, report.lake, n.DEMAND_SUMMARY)
+    lk.write_table(summary, report.lake, n.DEMAND_SUMMARY,
+                   replace_where=scope.sql(plants_only=True) if partial and scope.plants else None)
     for table in MASTER_DATA:   # what the exports need beside the demand: plant sites, part descriptions
         lk.write_table(result.used[table], report.lake, table)
     report.metrics["committed_versions"] = {t: lk.table_version(spark, report.lake, t)
@@ -190,9 +207,23 @@ def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: 
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
+def check_scope(tables: dict[str, DataFrame], scope: Scope) -> None:
+    for table, column, wanted in ((n.PLANTS, n.PLANT_ID, scope.plants), (n.VEHICLE_MODELS, n.MODEL_ID, scope.models)):
+        if wanted:
+            known = {r[0] for r in tables[table].select(column).collect()}
+            if set(wanted) - known:
+                raise BomflowError(f"--{table.split('_')[-1]}: {', '.join(sorted(set(wanted) - known))} not in the "
+                                   f"source's {table} (it has {', '.join(sorted(known)[:20])})")
+
+
+def execute_run(spark: SparkSession, settings: dict, report: RunReport, scope: Scope = Scope()) -> None:
     timer = _Timer(report)
     tables = lk.read_source(spark, report.source)
+    if not scope.full:
+        check_scope(tables, scope)
+        tables = restrict(tables, scope)
+        report.metrics["scope"] = {"plants": list(scope.plants), "models": list(scope.models)}
+        log.info("event=partial_run scope=%r", scope.describe())
     engine = settings["engine"]
     screened = screen(tables, int(engine["max_rule_terms"]))
     report.blocked = screened.blocked
@@ -219,7 +250,7 @@ def execute_run(spark: SparkSession, settings: dict, report: RunReport) -> None:
                               "levels": [asdict(level) for level in result.plan_levels]}
     timer.done("explode")
 
-    stage_and_commit(spark, settings, gates, result, report, timer)
+    stage_and_commit(spark, settings, gates, result, report, timer, scope)
     report.gate_result = n.PASSED
     report.status = n.SUCCEEDED
 
@@ -229,14 +260,14 @@ def append_run(spark: SparkSession, report: RunReport) -> None:
 
 
 def run(spark: SparkSession, settings: dict, source: str, lake: str,
-        run_date: date | None = None, run_id: str | None = None) -> RunReport:
+        run_date: date | None = None, run_id: str | None = None, scope: Scope = Scope()) -> RunReport:
     """One nightly run; appends its row to `runs` whether it succeeds or fails."""
     now = datetime.now(timezone.utc)
     report = RunReport(run_id=run_id or new_run_id(now), run_date=run_date or now.date(),
                        source=source, lake=lake, started_at=now)
     log.info("event=run_started run_id=%s source=%s lake=%s", report.run_id, source, lake)
     try:
-        execute_run(spark, settings, report)
+        execute_run(spark, settings, report, scope)
     except Exception as err:  # recorded in runs, then re-raised for the caller's exit code
         report.error = str(err).splitlines()[0][:500]
         raise
@@ -257,6 +288,8 @@ def summary_lines(report: RunReport) -> list[str]:
     plan = report.metrics.get("plan", {})
     lines = [
         f"run {report.run_id}: {report.status} in {report.metrics['total_seconds']:.1f} s",
+        *([f"  partial run          plants {','.join(sc['plants']) or '(all)'} x models {','.join(sc['models']) or '(all)'}"
+           f" (only this slice of part_demand was replaced)"] if (sc := report.metrics.get("scope")) else []),
         f"  orders read          {report.orders_read:>10,}",
         f"  variant signatures   {report.configurations:>10,}  ({saved:.0%} fewer explosions than orders)",
         f"  explosion levels     {report.levels:>10,}",
@@ -286,13 +319,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", help="extra YAML laid over conf/base.yaml + conf/$BOMFLOW_ENV.yaml")
     parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
     parser.add_argument("--run-date", type=date.fromisoformat, help="the run's date, YYYY-MM-DD (default today, UTC)")
+    parser.add_argument("--plants", help="comma-separated plant ids: recompute only these plants' partitions")
+    parser.add_argument("--models", help="comma-separated model ids: recompute only these models' partitions")
 
 
 def execute(args: argparse.Namespace) -> RunReport:
     settings = st.load(args.env, args.conf)
     st.configure_logging(settings)
+    try:
+        scope = Scope.parse(args.plants, args.models)
+    except ValueError as err:
+        raise BomflowError(str(err)) from None
     spark = st.spark_session(settings)
-    report = run(spark, settings, args.source, args.lake, args.run_date)
+    report = run(spark, settings, args.source, args.lake, args.run_date, scope=scope)
     print("\n".join(summary_lines(report)))
     return report
 
