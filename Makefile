@@ -16,7 +16,7 @@ ORDERS ?= 20000
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.bomflow-setup
 
-.PHONY: setup run test clean tools bench-solr airflow
+.PHONY: setup run test clean tools bench bench-solr airflow
 setup: $(SETUP_STAMP) $(JARS_STAMP) $(SOLR_STAMP) tools
 	@$(BIN)/python -m jobs.install_jars .jars "$(SPARK_JARS)"
 
@@ -62,6 +62,13 @@ run: setup
 
 test: setup airflow
 	$(BIN)/python -m pytest
+
+# Scale benchmark (not part of the tests): SF 0.01, 0.1 and 1 against the scan floor and the peers,
+# writes docs/performance.{md,csv,png}. About an hour on 2 cores; SCALES=0.01,0.1 for a quick look.
+SCALES ?= 0.01,0.1,1
+bench: setup
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench.run --scales $(SCALES)
 
 bench-solr: setup
 	$(BIN)/python bench/solr_publish.py
