@@ -162,7 +162,8 @@ def main() -> None:
 def ratio(a, b) -> str:
     if not a or not b or a.get("status") != "ok" or b.get("status") not in ("ok", "timeout"):
         return "n/a"
-    return (">" if b["status"] == "timeout" else "") + f"{b['seconds'] / a['seconds']:.1f}x"
+    x = b["seconds"] / a["seconds"]
+    return (">" if b["status"] == "timeout" else "") + (f"{x:.1f}x" if x >= 1 else f"{x:.2f}x")
 
 
 def write_outputs(rows: list[dict], details: dict, dag: list[dict]) -> None:
