@@ -25,11 +25,10 @@ from jobs import lake as lk  # noqa: E402
 from jobs import settings as st  # noqa: E402
 from schemas import names as n  # noqa: E402
 from transforms.bom import explosion_edges  # noqa: E402
-from transforms.configurations import normalise_options  # noqa: E402
+from transforms.configurations import configuration_totals, normalise_options  # noqa: E402
 from transforms.engine import screen  # noqa: E402
 from transforms.explode import BY_OPTIONS, DEMAND_TYPES, OPEN_TYPES  # noqa: E402
 
-KEY = [n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.DEMAND_DATE]
 
 
 def spark_session(extra: dict | None = None) -> SparkSession:
@@ -95,8 +94,7 @@ def bomflow(source: str, work: Path) -> dict:
     metrics = spark_metrics(spark)
     demand = spark.read.format("delta").load(str(work / "lake" / n.PART_DEMAND))
     orders = lk.read_source(spark, source)[n.PRODUCTION_ORDERS]
-    configurations = orders.transform(normalise_options).select(
-        n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.OPTION_CODES).distinct().count()
+    configurations = orders.transform(configuration_totals).count()
     return {"seconds": seconds, **metrics, **summarise(demand.where(F.col(n.SOURCE) == n.SOURCE_ORDERS)),
             "orders": report.orders_read, "configurations": configurations,
             "signatures": report.metrics["signatures"]["exploded"], "dated_signatures": report.metrics["signatures"]["dated"],

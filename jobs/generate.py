@@ -24,8 +24,8 @@ from jobs.settings import CONF_DIR
 
 DEFAULT_NETWORK = CONF_DIR / "sample_network.yaml"
 ROWS_PER_PARTITION = 200_000
-PLAN_MONTHS = 18
-PARTITIONED = (n.PRODUCTION_ORDERS, n.VOLUME_PLAN)   # CX-0128 asks for at least 9 months of weekly demand, ideally 24
+PLAN_MONTHS = 18   # CX-0128 asks for at least 9 months of weekly demand, ideally 24
+PARTITIONED = (n.PRODUCTION_ORDERS, n.VOLUME_PLAN)   # written in plant_id=/model_id= folders
 
 
 @dataclass

@@ -208,11 +208,12 @@ def stage_and_commit(spark: SparkSession, settings: dict, gates: Gates, result: 
 
 
 def check_scope(tables: dict[str, DataFrame], scope: Scope) -> None:
-    for table, column, wanted in ((n.PLANTS, n.PLANT_ID, scope.plants), (n.VEHICLE_MODELS, n.MODEL_ID, scope.models)):
+    for flag, table, column, wanted in (("--plants", n.PLANTS, n.PLANT_ID, scope.plants),
+                                        ("--models", n.VEHICLE_MODELS, n.MODEL_ID, scope.models)):
         if wanted:
             known = {r[0] for r in tables[table].select(column).collect()}
             if set(wanted) - known:
-                raise BomflowError(f"--{table.split('_')[-1]}: {', '.join(sorted(set(wanted) - known))} not in the "
+                raise BomflowError(f"{flag}: {', '.join(sorted(set(wanted) - known))} not in the "
                                    f"source's {table} (it has {', '.join(sorted(known)[:20])})")
 
 

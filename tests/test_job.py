@@ -1,10 +1,6 @@
 """The nightly job end to end through the CLI, on generated sample data (spark-submit on a standalone
 cluster: tests/test_airflow.py)."""
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality

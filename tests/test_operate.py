@@ -4,7 +4,6 @@ import shutil
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 from pyspark.sql import functions as F
 
-from jobs import cli, publish, settings, solr_server
+from jobs import cli, publish
 from schemas import names as n
 
 

@@ -20,15 +20,19 @@ def normalise_options(orders: DataFrame) -> DataFrame:
                          options.alias(n.OPTION_CODES), n.QUANTITY)
 
 
+def configuration_totals(orders: DataFrame) -> DataFrame:
+    """One row per distinct configuration (CONFIG_KEY) with its summed quantity and its number of orders."""
+    return (orders.transform(normalise_options)
+            .groupBy(*CONFIG_KEY)
+            .agg(F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY),
+                 F.count(F.lit(1)).alias("orders")))
+
+
 def configurations(orders: DataFrame) -> DataFrame:
-    """One row per distinct configuration with its summed quantity and a unique config_id.
+    """configuration_totals with a unique config_id.
 
     config_id comes from monotonically_increasing_id: callers must materialise
     the result (checkpoint) before using the id in more than one plan.
     """
-    grouped = (orders.transform(normalise_options)
-               .groupBy(*CONFIG_KEY)
-               .agg(F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY),
-                    F.count(F.lit(1)).alias("orders")))
-    return grouped.select(F.monotonically_increasing_id().alias(n.CONFIG_ID), *CONFIG_KEY,
-                          n.CONFIG_QUANTITY, "orders")
+    return orders.transform(configuration_totals).select(
+        F.monotonically_increasing_id().alias(n.CONFIG_ID), *CONFIG_KEY, n.CONFIG_QUANTITY, "orders")
