@@ -18,7 +18,7 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.bomflow-setup
 
 .PHONY: setup run test clean tools bench bench-solr airflow
 setup: $(SETUP_STAMP) $(JARS_STAMP) $(SOLR_STAMP) tools
-	@$(BIN)/python -m jobs.install_jars .jars "$(SPARK_JARS)"
+	@$(BIN)/python -m adapters.jars .jars "$(SPARK_JARS)"
 
 tools:
 	@command -v java >/dev/null || { echo "bomflow needs Java 17+ (java not found)"; exit 1; }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from jobs.generate import DEFAULT_NETWORK, load_network
+from pipeline.generate import DEFAULT_NETWORK, load_network
 
 DERIVED = {"G60": ["G61", "G68"], "G05": ["G06", "G07"], "F66": ["F65", "F67"], "RR21": ["RR22", "RR31"]}
 PLANTS = 42

@@ -16,7 +16,10 @@ from pathlib import Path
 
 os.environ.setdefault("BOMFLOW_ENV", "local")
 
-from jobs import cli, publish, settings, solr_server  # noqa: E402
+from adapters import solr as publish, solr_server  # noqa: E402
+from adapters.session import spark_session  # noqa: E402
+from jobs import cli  # noqa: E402
+from pipeline import config as settings  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "solr-benchmark.md"
 
@@ -32,7 +35,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bomflow-bench-"))
     assert cli.main(["generate", "--out", str(work / "source"), "--orders", str(args.orders)]) == 0
     assert cli.main(["run", "--source", str(work / "source"), "--lake", str(work / "lake"), "--no-publish"]) == 0
-    spark = settings.spark_session(conf)
+    spark = spark_session(conf)
     api = publish.Collections(solr["url"])
     rows = []
     for attempt in range(1, args.repeat + 1):

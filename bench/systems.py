@@ -21,8 +21,9 @@ os.environ.setdefault("BOMFLOW_ENV", "local")
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from jobs import lake as lk  # noqa: E402
-from jobs import settings as st  # noqa: E402
+from adapters import lake as lk  # noqa: E402
+from adapters.session import spark_session as new_session  # noqa: E402
+from pipeline import config as st  # noqa: E402
 from schemas import names as n  # noqa: E402
 from transforms.bom import explosion_edges  # noqa: E402
 from transforms.configurations import configuration_totals, normalise_options  # noqa: E402
@@ -35,7 +36,7 @@ def spark_session(extra: dict | None = None) -> SparkSession:
     conf = st.load("local")
     conf["spark"]["conf"].update({"spark.ui.enabled": "true", "spark.ui.port": "4050", **(extra or {})})
     st.configure_logging(conf)
-    return st.spark_session(conf)
+    return new_session(conf)
 
 
 def spark_metrics(spark: SparkSession) -> dict:
@@ -85,11 +86,11 @@ def scan_floor(source: str, work: Path) -> dict:
 
 def bomflow(source: str, work: Path) -> dict:
     """The whole nightly job (read, validate, quarantine, GX gates, explode orders and plan, stage, commit)."""
-    from jobs import nightly_demand
+    from pipeline.night import Request, night
     spark = spark_session()
     settings = st.load("local")
     started = time.monotonic()
-    report = nightly_demand.run(spark, settings, source, str(work / "lake"))
+    report = night(spark, settings, Request(source, str(work / "lake")))
     seconds = time.monotonic() - started
     metrics = spark_metrics(spark)
     demand = spark.read.format("delta").load(str(work / "lake" / n.PART_DEMAND))

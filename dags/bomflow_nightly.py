@@ -63,7 +63,7 @@ with DAG(
         bash_command=f"{BOMFLOW} validate --source {SOURCE}")
     run = BashOperator(
         task_id="run", env=ENV, append_env=True, cwd=HOME, execution_timeout=timedelta(hours=4),
-        bash_command=f"{SPARK_SUBMIT} --master {MASTER} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}}")
+        bash_command=f"{SPARK_SUBMIT} --master {MASTER} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}} --no-publish")
     gate = BashOperator(
         task_id="gate", env=ENV, append_env=True, cwd=HOME, retries=0,
         bash_command=f"{BOMFLOW} status --lake {LAKE} --last 3 --check {{{{ ds }}}}")

@@ -18,171 +18,8 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
-from jobs.errors import BomflowError
-
-
-def _one_line(err: BaseException) -> str:
-    text = getattr(err, "getMessage", lambda: str(err))() if hasattr(err, "getMessage") else str(err)
-    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
-
-
-def guarded(action: Callable[[], object]) -> int:
-    """Run `action`; a user-caused error becomes one clear message and exit code 2, never a stack trace."""
-    from pyspark.errors import PySparkException
-    from transforms.explode import ExplosionError
-
-    try:
-        code = action()
-        return code if isinstance(code, int) else 0
-    except (BomflowError, ExplosionError) as err:
-        print(f"bomflow: error: {err}", file=sys.stderr)
-        return 2
-    except PySparkException as err:
-        print(f"bomflow: error: Spark failed: {_one_line(err)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bomflow: interrupted", file=sys.stderr)
-        return 130
-
-
-def _generate(args: argparse.Namespace) -> None:
-    from jobs import generate, settings
-
-    conf = settings.load(args.env, args.conf)
-    settings.configure_logging(conf)
-    spark = settings.spark_session(conf)
-    opts = generate.Options(out=args.out, orders=args.orders, seed=args.seed, start_date=args.start_date,
-                            days=args.days, network=args.network, bad=args.bad)
-    counts = generate.generate(spark, opts)
-    width = max(map(len, counts))
-    print(f"wrote sample source to {Path(args.out).resolve()}")
-    for table, rows in counts.items():
-        print(f"  {table:<{width}}  {rows:>10,} rows")
-
-
-def _run(args: argparse.Namespace) -> None:
-    from jobs import nightly_demand, settings
-
-    report = nightly_demand.execute(args)
-    conf = settings.load(args.env, args.conf)
-    if conf["solr"].get("publish_on_run") and not args.no_publish:
-        _publish_and_record(conf, args.lake, report.run_id, None)
-
-
-def _publish_and_record(conf: dict, lake: str, run_id: str | None, url: str | None) -> None:
-    from jobs import publish, settings
-
-    spark = settings.spark_session(conf)
-    try:
-        done = publish.publish(spark, conf["solr"], lake, run_id, url)
-    except publish.PublishError as err:
-        if err.run_id or run_id:
-            publish.record_publish(spark, lake, err.run_id or run_id, "failed", None)
-        raise
-    publish.record_publish(spark, lake, done.run_id, "published", done.collection)
-    print(f"published run {done.run_id}: {done.documents:,} documents in {done.collection}; "
-          f"alias {conf['solr']['alias']} -> {done.collection} (was {done.previous or 'none'})")
-
-
-def _settings(args: argparse.Namespace) -> dict:
-    from jobs import settings
-
-    conf = settings.load(args.env, args.conf)
-    settings.configure_logging(conf)
-    return conf
-
-
-def _publish(args: argparse.Namespace) -> None:
-    _publish_and_record(_settings(args), args.lake, args.run_id, args.solr)
-
-
-def _rollback(args: argparse.Namespace) -> None:
-    from jobs import publish
-
-    conf = _settings(args)["solr"]
-    before, after = publish.rollback(conf, args.to, args.solr)
-    print(f"alias {conf['alias']}: {before or 'none'} -> {after}")
-
-
-def _solr(args: argparse.Namespace) -> None:
-    from jobs import publish, solr_server
-
-    conf = _settings(args)["solr"]
-    if args.solr_command == "start":
-        print(f"solr: up at {solr_server.start(conf)}")
-    elif args.solr_command == "stop":
-        print("solr: stopped" if solr_server.stop(conf) else "solr: was not running (no pid file)")
-    else:
-        print("\n".join(publish.status_lines(conf)))
-
-
-def _export(args: argparse.Namespace) -> None:
-    from jobs import export_catenax, settings
-
-    conf = _settings(args)
-    report = export_catenax.export(settings.spark_session(conf), conf, args.lake, args.out, args.customer_bpnl,
-                                   args.run_id)
-    print("\n".join(export_catenax.summary_lines(report)))
-
-
-def _spark(args: argparse.Namespace):
-    from jobs import settings
-
-    conf = _settings(args)
-    return settings.spark_session(conf), conf
-
-
-def _status(args: argparse.Namespace) -> int:
-    from jobs import operate
-
-    spark, _ = _spark(args)
-    print("\n".join(operate.status_lines(spark, args.lake, args.last)))
-    if args.check is not None:
-        problem = operate.check_last(spark, args.lake, args.check or None)
-        print(f"check: {problem or 'newest run succeeded, gates passed'}")
-        return 1 if problem else 0
-    return 0
-
-
-def _diff(args: argparse.Namespace) -> int:
-    from jobs import operate
-
-    spark, _ = _spark(args)
-    lines, differing = operate.diff(spark, args.lake, args.from_run, args.to_run, args.against, args.threshold_pct,
-                                    by_week=args.by == "week")
-    print("\n".join(lines))
-    return 1 if differing else 0
-
-
-def _restore(args: argparse.Namespace) -> None:
-    from jobs import operate
-
-    spark, _ = _spark(args)
-    print("\n".join(operate.restore(spark, args.lake, args.run)))
-
-
-def _maintain(args: argparse.Namespace) -> None:
-    from jobs import operate
-
-    spark, conf = _spark(args)
-    print("\n".join(operate.maintain(spark, args.lake, conf.get("maintenance", {}))))
-
-
-def _explain(args: argparse.Namespace) -> None:
-    from jobs import explain
-
-    spark, conf = _spark(args)
-    options = [c.strip() for c in (args.options or "").split(",") if c.strip()]
-    print("\n".join(explain.explain(spark, conf, args.source, args.plant, args.model, args.date, options, args.part)))
-
-
-def _where_used(args: argparse.Namespace) -> None:
-    from jobs import explain
-
-    spark, conf = _spark(args)
-    print("\n".join(explain.where_used(spark, conf, args.source, args.part)))
+from pipeline.errors import guarded
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -191,8 +28,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from jobs.generate import DEFAULT_NETWORK
-    from jobs.nightly_demand import add_arguments
+    from pipeline import commands, validate
+    from pipeline.generate import DEFAULT_NETWORK
+    from pipeline.night import add_arguments
 
     top = argparse.ArgumentParser(prog="bomflow", description="Nightly material demand on Spark + Delta Lake")
     sub = top.add_subparsers(dest="command", required=True)
@@ -209,30 +47,29 @@ def parser() -> argparse.ArgumentParser:
                      help="also write one bad row for every quarantine reason (blocks model G60)")
     gen.add_argument("--conf", help="extra YAML laid over conf/")
     gen.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
-    gen.set_defaults(action=_generate)
+    gen.set_defaults(action=commands.generate)
 
     run = sub.add_parser("run", help="run the nightly demand job: source -> Delta lake (-> Solr)")
     add_arguments(run)
-    run.add_argument("--no-publish", action="store_true", help="do not publish to Solr after a successful run")
-    run.set_defaults(action=_run)
+    run.set_defaults(action=commands.run)
 
     pub = sub.add_parser("publish", help="publish a run's demand_summary to Solr (blue/green alias swap)")
     pub.add_argument("--lake", required=True)
     pub.add_argument("--run-id", help="a succeeded run (default: the last one)")
     pub.add_argument("--solr", help="Solr base URL (default from conf)")
     _common(pub)
-    pub.set_defaults(action=_publish)
+    pub.set_defaults(action=commands.publish)
 
     back = sub.add_parser("rollback", help="point the Solr alias back to the previous (or a named) run")
     back.add_argument("--to", help="run id to roll back to (default: the previous collection)")
     back.add_argument("--solr", help="Solr base URL (default from conf)")
     _common(back)
-    back.set_defaults(action=_rollback)
+    back.set_defaults(action=commands.rollback)
 
     solr = sub.add_parser("solr", help="the local SolrCloud on 127.0.0.1: start, stop, status")
     solr.add_argument("solr_command", choices=["start", "stop", "status"])
     _common(solr)
-    solr.set_defaults(action=_solr)
+    solr.set_defaults(action=commands.solr)
 
     exp = sub.add_parser("export", help="write supplier demand of the last successful run for exchange")
     exp.add_argument("format", choices=["catenax"], help="catenax: WeekBasedMaterialDemand 3.0.1 + ShortTermMaterialDemand 1.0.0")
@@ -241,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--customer-bpnl", help="our BPNL as the customer (default catenax.customer_bpnl in conf)")
     exp.add_argument("--run-id", help="a succeeded run (default: the last one)")
     _common(exp)
-    exp.set_defaults(action=_export)
+    exp.set_defaults(action=commands.export)
 
     status = sub.add_parser("status", help="the last runs: status, gates, publish state, durations")
     status.add_argument("--lake", required=True)
@@ -249,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--check", nargs="?", const="", metavar="RUN_DATE",
                         help="exit 1 unless the newest run succeeded with gates passed (and is for RUN_DATE)")
     _common(status)
-    status.set_defaults(action=_status)
+    status.set_defaults(action=commands.status)
 
     cmp_ = sub.add_parser("diff", help="compare part_demand of two runs (or two lakes) per plant and part; "
                                        "exit 1 when a difference is above the threshold")
@@ -262,18 +99,18 @@ def parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--by", choices=["part", "week"], default="part",
                       help="compare totals per plant and part (default), or per plant, part and ISO week")
     _common(cmp_)
-    cmp_.set_defaults(action=_diff)
+    cmp_.set_defaults(action=commands.diff)
 
     rest = sub.add_parser("restore", help="Delta RESTORE of part_demand and demand_summary to a run's versions")
     rest.add_argument("--lake", required=True)
     rest.add_argument("--run", required=True, help="a succeeded run id")
     _common(rest)
-    rest.set_defaults(action=_restore)
+    rest.set_defaults(action=commands.restore)
 
     maint = sub.add_parser("maintain", help="OPTIMIZE (Z-order) and VACUUM the lake's Delta tables")
     maint.add_argument("--lake", required=True)
     _common(maint)
-    maint.set_defaults(action=_maintain)
+    maint.set_defaults(action=commands.maintain)
 
     expl = sub.add_parser("explain", help="the exploded BOM of one configuration as a tree, with the engine's totals")
     expl.add_argument("--source", required=True)
@@ -283,18 +120,17 @@ def parser() -> argparse.ArgumentParser:
     expl.add_argument("--options", default="", help="option codes, comma separated")
     expl.add_argument("--part", help="only the paths that reach this part")
     _common(expl)
-    expl.set_defaults(action=_explain)
+    expl.set_defaults(action=commands.explain)
 
     used = sub.add_parser("where-used", help="the models and BOM paths that use a part")
     used.add_argument("--source", required=True)
     used.add_argument("--part", required=True)
     _common(used)
-    used.set_defaults(action=_where_used)
+    used.set_defaults(action=commands.where_used)
 
-    from jobs import validate
     check = sub.add_parser("validate", help="run the input gate alone (quarantine counts, GX Data Docs)")
     validate.add_arguments(check)
-    check.set_defaults(action=validate.execute)
+    check.set_defaults(action=commands.validate)
     return top
 
 

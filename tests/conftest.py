@@ -12,11 +12,12 @@ os.environ["BOMFLOW_ENV"] = "test"
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs import settings
+    from adapters.session import spark_session
+    from pipeline import config
 
-    conf = settings.load("test")
-    settings.configure_logging(conf)
-    session = settings.spark_session(conf)
+    conf = config.load("test")
+    config.configure_logging(conf)
+    session = spark_session(conf)
     yield session
     session.stop()
 
@@ -42,9 +43,10 @@ def history(spark, sources, tmp_path_factory):
 @pytest.fixture(scope="session")
 def solr():
     """The test SolrCloud (conf/test.yaml: 127.0.0.1:8984), started once, stopped at the end of the session."""
-    from jobs import settings, solr_server
+    from adapters import solr_server
+    from pipeline import config
 
-    conf = settings.load("test")["solr"]
+    conf = config.load("test")["solr"]
     solr_server.start(conf)
     yield conf
     solr_server.stop(conf)

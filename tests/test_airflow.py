@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from jobs import lake as lk
+from adapters import lake as lk
 from schemas import names as n
 from tests.builders import read_table
 

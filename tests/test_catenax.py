@@ -10,7 +10,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from pyspark.sql import functions as F
 
 from jobs import cli
-from jobs.export_catenax import ExportError, STMD, WBMD, cx_rule_errors, validate, _validator
+from pipeline.export import ExportError, STMD, WBMD, cx_rule_errors, validate, schema_validator
 from schemas import bpn
 from schemas import names as n
 from tests.builders import BAD_BPNL, BAD_SUPPLIER_PART, DROPPED_PART, read_table
@@ -114,10 +114,10 @@ def test_invalid_document_fails_with_the_field_path():
            "demandSeries": [{"customerLocation": "BPNS0000000000WN", "demandCategory": {"demandCategoryCode": "SR99"},
                              "demands": [{"pointInTime": "2026-03-03", "demand": 1.0}]}]}
     with pytest.raises(ExportError, match=r"demandSeries/0/demands/0/pointInTime: 2026-03-03 is not a Monday"):
-        validate(bad, _validator("WeekBasedMaterialDemand"), True, "x.json")
+        validate(bad, schema_validator("WeekBasedMaterialDemand"), True, "x.json")
     bad["demandSeries"][0]["demands"][0] = {"pointInTime": "2026-03-02", "demand": -1}
     with pytest.raises(ExportError, match=r"demandSeries/0/demands/0/demand"):
-        validate(bad, _validator("WeekBasedMaterialDemand"), True, "x.json")
+        validate(bad, schema_validator("WeekBasedMaterialDemand"), True, "x.json")
 
 
 def test_invalid_customer_bpnl_is_refused(exports, capsys):

@@ -8,7 +8,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from jobs import cli
-from jobs import lake as lk
+from adapters import lake as lk
 from schemas import names as n
 from tests.builders import SAMPLE_ORDERS as ORDERS, ran_lake, read_table
 

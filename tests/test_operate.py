@@ -8,7 +8,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobs import cli
-from jobs.lake import read_source
+from adapters.lake import read_source
 from schemas import names as n
 from tests import reference
 from tests.builders import DROPPED_PART, assert_matches, read_table

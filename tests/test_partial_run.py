@@ -7,7 +7,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from jobs import cli
-from jobs.lake import committed_table, succeeded_run
+from adapters.lake import committed_table, succeeded_run
 from schemas import names as n
 from tests.builders import DROPPED_PART, read_table
 from transforms.summary import demand_summary

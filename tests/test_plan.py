@@ -144,7 +144,7 @@ def sample_cars(rates: list, count: int, rng: random.Random) -> list[list[str]]:
 def test_plan_agrees_with_exploded_sample_cars(spark, tmp_path):
     """Monte Carlo: the average demand of N cars drawn from the take rates and exploded by the order
     engine lies within 5 standard errors of the plan's demand per planned car, for every part."""
-    from jobs.lake import read_source
+    from adapters.lake import read_source
     from tests.builders import generated_source
     from transforms.bom import explosion_edges
     from transforms.configurations import configurations

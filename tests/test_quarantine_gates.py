@@ -12,8 +12,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from jobs import cli
-from jobs.faults import VARIABLE as FAILPOINT, InjectedFault
-from jobs.generate import BLOCKED_BY_BAD_ROWS
+from pipeline.faults import VARIABLE as FAILPOINT, InjectedFault
+from pipeline.generate import BLOCKED_BY_BAD_ROWS
 from schemas import names as n
 from tests.builders import SAMPLE_ORDERS as ORDERS, generated_source, read_table
 

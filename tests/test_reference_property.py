@@ -3,7 +3,8 @@ from datetime import date
 
 import pytest
 
-from jobs import generate, lake
+from adapters import lake
+from pipeline import generate
 from schemas import names as n
 from tests import reference
 from tests.builders import assert_matches, demand_of, rows_of

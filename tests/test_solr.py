@@ -7,7 +7,8 @@ import pytest
 import requests
 from pyspark.sql import functions as F
 
-from jobs import cli, publish
+from adapters import solr as publish
+from jobs import cli
 from schemas import names as n
 
 

@@ -81,9 +81,13 @@ def plan_selection(rule_probabilities: DataFrame) -> Selection:
 
 
 def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
-               selection: Selection = BY_OPTIONS) -> DataFrame:
-    """One level down: children reached over active edges, summed per (config, child, offset)."""
+               selection: Selection = BY_OPTIONS, broadcast_context: bool = True) -> DataFrame:
+    """One level down: children reached over active edges, summed per (config, child, offset).
+
+    The configurations' context (plant, date, rule outcomes) is broadcast when it is small, so a level is
+    one shuffle (the aggregation), not two; a context too large to broadcast is shuffle-joined."""
     context = configs.select(n.CONFIG_ID, *selection.context)
+    context = F.broadcast(context) if broadcast_context else context
     reached = (frontier.select(n.CONFIG_ID, n.NODE_ID, n.OFFSET_DAYS, n.PER_UNIT)
                .join(context, on=n.CONFIG_ID, how="inner")
                .withColumnRenamed(n.NODE_ID, n.PARENT_ID)
@@ -98,7 +102,7 @@ def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
 
 
 def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Selection = BY_OPTIONS,
-            label: str = n.SOURCE_ORDERS,
+            label: str = n.SOURCE_ORDERS, broadcast_context: bool = True,
             materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)) -> Explosion:
     """Explode every configuration to (config_id, part_id, offset_days, per_unit).
 
@@ -110,7 +114,7 @@ def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Sel
     frontier, demand_levels = roots(configs), []
     for level in range(1, max_depth + 1):
         started = time.monotonic()
-        reached = materialise(next_level(frontier, configs, edges, selection))
+        reached = materialise(next_level(frontier, configs, edges, selection, broadcast_context))
         by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
         rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
         result.levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))

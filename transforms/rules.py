@@ -14,6 +14,7 @@ one fixed, UDF-free expression evaluates every rule:
 import re
 from dataclasses import dataclass
 from itertools import product
+from typing import Iterable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -148,15 +149,14 @@ def rule_key(rule: Column) -> Column:
     return F.coalesce(F.trim(rule), F.lit(""))
 
 
-def rule_table(bom_items: DataFrame, max_terms: int) -> tuple[DataFrame, list[tuple[str, str]]]:
-    """Parse every distinct rule of `bom_items` once.
+def rule_table(spark, rule_keys: Iterable[str], max_terms: int) -> tuple[DataFrame, list[tuple[str, str]]]:
+    """Parse every distinct rule once (`rule_keys`: rule_key of each BOM row, collected with the BOM).
 
     Returns a small DataFrame (rule, rule_terms) for the valid rules, keyed by
     `rule_key`, and the list of (rule, reason) of the invalid ones.
     """
-    distinct = [row[0] for row in bom_items.select(rule_key(F.col(n.RULE)).alias(n.RULE)).distinct().collect()]
     valid, invalid = [], []
-    for text in distinct:
+    for text in sorted(set(rule_keys)):
         try:
             terms = to_dnf(text, max_terms)
         except RuleError as err:
@@ -164,7 +164,7 @@ def rule_table(bom_items: DataFrame, max_terms: int) -> tuple[DataFrame, list[tu
             continue
         valid.append((text, [{"pos": sorted(p), "neg": sorted(q)} for p, q in terms]))
     schema = StructType([StructField(n.RULE, StringType(), False), StructField(n.RULE_TERMS, RULE_TERMS_TYPE, False)])
-    return bom_items.sparkSession.createDataFrame(valid, schema), invalid
+    return spark.createDataFrame(valid, schema), invalid
 
 
 def rule_holds(terms: Column, options: Column) -> Column:

@@ -40,20 +40,26 @@ SIGNATURE_KEY = (n.PLANT_ID, n.MODEL_ID, n.EPOCH, n.TRUE_RULES)
 class Signatures:
     signatures: DataFrame   # config_id, plant_id, model_id, production_date (first of the signature), true_rules
     dated: DataFrame        # config_id, plant_id, model_id, production_date, config_quantity, orders
+    count: int = 0          # signatures
+    dated_count: int = 0    # (signature, production date) rows
+    orders: int = 0         # orders they stand for
 
 
-def model_rules(edges: DataFrame, models: list[str]) -> DataFrame:
-    """Per model: the rules (non-trivial keys) and the sorted effectivity boundaries of every edge it can reach."""
-    rows = edges.select(n.PARENT_ID, n.CHILD_ID, n.RULE, n.RULE_TERMS, n.VALID_FROM, n.VALID_TO).collect()
-    reach = reachable(((r[n.PARENT_ID], r[n.CHILD_ID]) for r in rows), models)
+def model_rules(spark, structure: list, terms: dict, models: list[str]) -> DataFrame:
+    """Per model: the rules (non-trivial keys) and the sorted effectivity boundaries of every edge it can reach.
+
+    `structure`: the used BOM rows (parent_id, child_id, rule key, valid_from, valid_to), already on the
+    driver (screen.bom_structure); `terms`: rule key -> DNF of the valid rules.
+    """
+    reach = reachable(((r[n.PARENT_ID], r[n.CHILD_ID]) for r in structure), models)
     out = []
     for model in sorted(models):
         nodes = reach[model]
-        mine = [r for r in rows if r[n.PARENT_ID] in nodes]
-        rules = {r[n.RULE]: r[n.RULE_TERMS] for r in mine if r[n.RULE] != ""}
+        mine = [r for r in structure if r[n.PARENT_ID] in nodes]
+        rules = sorted({r[n.RULE] for r in mine if r[n.RULE] != ""})
         bounds = {d for r in mine for d in (r[n.VALID_FROM], r[n.VALID_TO]) if d is not None}
-        out.append((model, [(rule, rules[rule]) for rule in sorted(rules)], sorted(bounds)))
-    return edges.sparkSession.createDataFrame(out, MODEL_RULES)
+        out.append((model, [(rule, terms[rule]) for rule in rules], sorted(bounds)))
+    return spark.createDataFrame(out, MODEL_RULES)
 
 
 def _true_rules(options: Column) -> Column:
@@ -68,7 +74,8 @@ def _epoch(day: Column) -> Column:
 def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures:
     """Dated signatures (one row per plant, model, production date, signature) and the signatures to explode.
 
-    Both are materialised (localCheckpoint): config_id comes from monotonically_increasing_id.
+    The signatures are materialised (localCheckpoint), since config_id comes from
+    monotonically_increasing_id; the dated rows join them and are counted once.
     """
     # Rules are tested once per distinct configuration, not per order: Spark's higher-order
     # functions are interpreted, a plain hash aggregation first is far cheaper (10 M orders: 154 k).
@@ -83,10 +90,11 @@ def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures
     signatures = (dated.groupBy(*SIGNATURE_KEY).agg(F.min(n.PRODUCTION_DATE).alias(n.PRODUCTION_DATE))
                   .select(F.monotonically_increasing_id().alias(n.CONFIG_ID), *SIGNATURE_KEY, n.PRODUCTION_DATE)
                   .localCheckpoint(eager=True))
-    with_id = (dated.join(signatures.select(n.CONFIG_ID, *SIGNATURE_KEY), on=list(SIGNATURE_KEY), how="inner")
-               .select(n.CONFIG_ID, n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.CONFIG_QUANTITY, "orders")
-               .localCheckpoint(eager=True))
-    return Signatures(signatures.drop(n.EPOCH), with_id)
+    with_id = (dated.join(F.broadcast(signatures.select(n.CONFIG_ID, *SIGNATURE_KEY)), on=list(SIGNATURE_KEY), how="inner")
+               .select(n.CONFIG_ID, n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.CONFIG_QUANTITY, "orders"))
+    totals = with_id.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders"),
+                         F.countDistinct(n.CONFIG_ID).alias("signatures")).first()
+    return Signatures(signatures.drop(n.EPOCH), with_id, totals["signatures"], totals["dated"], totals["orders"] or 0)
 
 
 BY_SIGNATURE = Selection(

@@ -1,60 +1,63 @@
 """Row checks of the long-term plan inputs (volume_plan, option_take_rates), as validate.py does for orders.
 
 option_take_rates is checked first: a (model, month) that lost any take-rate row
-would get wrong probabilities (a missing code counts as never taken), so its
-volume_plan rows are quarantined too (take_rates_quarantined) rather than
-exploded with a guess.
+for its own defect would get wrong probabilities (a missing code counts as never
+taken), so its volume_plan rows are quarantined too (take_rates_quarantined)
+rather than exploded with a guess. Rows of a blocked model are model_blocked.
 """
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from schemas import names as n
+from transforms.row_checks import REASON, Check, annotate, flag, fmt
 from transforms.rules import CODE_PATTERN
-from transforms.validate import Check, _flag, _fmt, split
+from transforms.validate import blocked_check, with_blocked_cause
 
 
 def _month_check(month) -> Check:
     return Check(n.INVALID_MONTH, month.isNull() | (F.dayofmonth(month) != 1),
-                 _fmt("month %s is not the first day of a month", month))
+                 fmt("month %s is not the first day of a month", month))
 
 
-def check_take_rates(rates: DataFrame, clean_models: DataFrame) -> tuple[DataFrame, DataFrame]:
+def check_take_rates(rates: DataFrame, clean_models: DataFrame, blocked: DataFrame) -> DataFrame:
+    columns = rates.columns
     rate, code = F.col(n.TAKE_RATE), F.col(n.OPTION_CODE)
     family_total = F.sum(F.when(F.col(n.FAMILY).isNotNull(), rate)).over(
         Window.partitionBy(n.MODEL_ID, n.MONTH_START, n.FAMILY))
-    annotated = (rates.transform(lambda df: _flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
-                 .withColumn("_family_total", family_total))
+    joined = (rates.transform(lambda df: flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
+              .withColumn("_family_total", family_total)
+              .transform(lambda df: with_blocked_cause(df, blocked)))
     checks = [
-        Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), _fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
+        Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
         _month_check(F.col(n.MONTH_START)),
         Check(n.MALFORMED_OPTION_CODE, ~F.coalesce(code.rlike(f"^{CODE_PATTERN.pattern}$"), F.lit(False)),
-              _fmt("option_code '%s' is outside [A-Z0-9]{2,12}", code)),
+              fmt("option_code '%s' is outside [A-Z0-9]{2,12}", code)),
         Check(n.TAKE_RATE_OUT_OF_RANGE, rate.isNull() | (rate < 0) | (rate > 1),
-              _fmt("take_rate %s is outside [0, 1]", rate)),
+              fmt("take_rate %s is outside [0, 1]", rate)),
         Check(n.FAMILY_OVER_ONE, F.col(n.FAMILY).isNotNull() & F.coalesce(F.col("_family_total") > 1, F.lit(False)),
-              _fmt("take rates of family %s sum to %s (> 1) for this model and month",
-                   F.col(n.FAMILY), F.col("_family_total"))),
+              fmt("take rates of family %s sum to %s (> 1) for this model and month",
+                  F.col(n.FAMILY), F.col("_family_total"))),
     ]
-    return split(annotated, n.OPTION_TAKE_RATES, checks, rates.columns)
+    return annotate(joined, n.OPTION_TAKE_RATES, checks, columns, last=blocked_check(n.OPTION_TAKE_RATES))
 
 
 def check_volume_plan(plan: DataFrame, clean_plants: DataFrame, clean_models: DataFrame,
-                      rate_problems: DataFrame) -> tuple[DataFrame, DataFrame]:
-    lost = (rate_problems.where(F.col("table_name") == n.OPTION_TAKE_RATES)
-            .select(F.get_json_object("raw_json", "$.model_id").alias(n.MODEL_ID),
-                    F.get_json_object("raw_json", "$.month").cast("date").alias(n.MONTH_START))
+                      annotated_rates: DataFrame, blocked: DataFrame) -> DataFrame:
+    columns = plan.columns
+    lost = (annotated_rates.where(F.col(REASON).isNotNull() & (F.col(REASON) != n.MODEL_BLOCKED))
             .groupBy(n.MODEL_ID, n.MONTH_START).agg(F.count(F.lit(1)).alias("_rates_lost")))
-    annotated = (plan
-                 .transform(lambda df: _flag(df, clean_plants, n.PLANT_ID, n.PLANT_ID, "_plant_known"))
-                 .transform(lambda df: _flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
-                 .join(F.broadcast(lost), on=[n.MODEL_ID, n.MONTH_START], how="left"))
+    joined = (plan
+              .transform(lambda df: flag(df, clean_plants, n.PLANT_ID, n.PLANT_ID, "_plant_known"))
+              .transform(lambda df: flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
+              .join(F.broadcast(lost), on=[n.MODEL_ID, n.MONTH_START], how="left")
+              .transform(lambda df: with_blocked_cause(df, blocked)))
     units = F.col(n.PLANNED_UNITS)
     checks = [
-        Check(n.UNKNOWN_PLANT, ~F.col("_plant_known"), _fmt("plant_id '%s' is not a valid plant", F.col(n.PLANT_ID))),
-        Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), _fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
+        Check(n.UNKNOWN_PLANT, ~F.col("_plant_known"), fmt("plant_id '%s' is not a valid plant", F.col(n.PLANT_ID))),
+        Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
         _month_check(F.col(n.MONTH_START)),
-        Check(n.INVALID_PLANNED_UNITS, units.isNull() | (units < 0), _fmt("planned_units %s is not >= 0", units)),
+        Check(n.INVALID_PLANNED_UNITS, units.isNull() | (units < 0), fmt("planned_units %s is not >= 0", units)),
         Check(n.TAKE_RATES_QUARANTINED, F.col("_rates_lost").isNotNull(),
-              _fmt("%s option_take_rates row(s) of this model and month are quarantined", F.col("_rates_lost"))),
+              fmt("%s option_take_rates row(s) of this model and month are quarantined", F.col("_rates_lost"))),
     ]
-    return split(annotated, n.VOLUME_PLAN, checks, plan.columns)
+    return annotate(joined, n.VOLUME_PLAN, checks, columns, last=blocked_check(n.VOLUME_PLAN))

@@ -16,11 +16,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DateType, LongType, StringType, StructField, StructType
 
-from jobs import lake as lk
-from jobs.errors import BomflowError
+from adapters import lake as lk
+from pipeline.errors import BomflowError
 from schemas import names as n
 from schemas import quantities as q
-from transforms.bom import edge_for_plant, edge_in_effect, explosion_edges
+from transforms.bom import edge_for_plant, edge_in_effect
 from transforms.demand import demand_by_date
 from transforms.engine import screen
 from transforms.explode import explode
@@ -58,8 +58,7 @@ def _config(spark: SparkSession, plant: str, model: str, day: date, options: lis
 
 def _edges(spark, settings, source):
     screened = screen(lk.read_source(spark, source), int(settings["engine"]["max_rule_terms"]))
-    used = screened.used
-    return screened, explosion_edges(used[n.BOM_ITEMS], used[n.PARTS], screened.rules)
+    return screened, screened.edges
 
 
 def edges_for(edges, config) -> dict[str, list[Edge]]:
@@ -124,10 +123,9 @@ def tree_lines(children: dict[str, list[Edge]], model: str, day: date, part: str
 def explain(spark: SparkSession, settings: dict, source: str, plant: str, model: str, day: date,
             options: list[str], part: str | None = None) -> list[str]:
     screened, edges = _edges(spark, settings, source)
-    if model not in {r[0] for r in screened.used[n.VEHICLE_MODELS].select(n.MODEL_ID).collect()}:
+    if model not in screened.models:
         raise BomflowError(f"model {model} is not a valid vehicle model of {source}")
     config = _config(spark, plant, model, day, options)
-    edges = edges.localCheckpoint(eager=True)
     lines = [f"{model} at plant {plant}, production date {day}, options {','.join(sorted(set(options))) or '(none)'}:"
              f" per vehicle"]
     if model in screened.blocked:

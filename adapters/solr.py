@@ -16,8 +16,8 @@ import requests
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lake as lk
-from jobs.errors import BomflowError
+from adapters import lake as lk
+from pipeline.errors import BomflowError
 from schemas import names as n
 from transforms.solr_docs import DOC_FIELDS, solr_documents
 
@@ -191,8 +191,18 @@ def record_publish(spark: SparkSession, lake: str, run_id: str, status: str, col
         set={"publish_status": F.lit(status), "published_collection": F.lit(collection)})
 
 
+def require_reachable(conf: dict, url: str | None = None) -> None:
+    """Fail at once, before a night's work, when the Solr that the night will publish to does not answer."""
+    from adapters.solr_server import is_up
+
+    url = (url or conf["url"]).rstrip("/")
+    if not is_up(url):
+        raise PublishError(f"Solr is not reachable at {url}, and this run would publish to it: "
+                           "start it with `bomflow solr start`, or run with --no-publish")
+
+
 def status_lines(conf: dict, url: str | None = None) -> list[str]:
-    from jobs.solr_server import is_up
+    from adapters.solr_server import is_up
 
     url = (url or conf["url"]).rstrip("/")
     if not is_up(url):

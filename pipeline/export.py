@@ -30,8 +30,8 @@ from jsonschema import Draft4Validator, FormatChecker
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
-from jobs import lake as lk
-from jobs.errors import BomflowError
+from adapters import lake as lk
+from pipeline.errors import BomflowError
 from schemas import bpn
 from schemas import names as n
 from transforms.catenax import DAY_COL, WEEK, daily_series, weekly_series, with_master_data
@@ -81,7 +81,7 @@ def now_stamp() -> str:
 
 # ---- validation --------------------------------------------------------------------------------
 
-def _validator(name: str) -> Draft4Validator:
+def schema_validator(name: str) -> Draft4Validator:
     schema = json.loads((SCHEMA_DIR / f"{name}-schema.json").read_text())
     Draft4Validator.check_schema(schema)
     return Draft4Validator(schema, format_checker=FormatChecker())
@@ -230,7 +230,7 @@ def export(spark: SparkSession, settings: dict, lake: str, out: str, customer: s
             weekly[(supplier, part_id)] = Material(supplier, part_id, known.get("unit"), known.get("description"))
             report.zero_documents += 1
 
-    stamp, wbmd, stmd = now_stamp(), _validator("WeekBasedMaterialDemand"), _validator("ShortTermMaterialDemand")
+    stamp, wbmd, stmd = now_stamp(), schema_validator("WeekBasedMaterialDemand"), schema_validator("ShortTermMaterialDemand")
     staging = Path(out) / f".{run.run_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     new_ids = dict(ids)

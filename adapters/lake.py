@@ -6,7 +6,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, IntegralType, StructType
 from pyspark.errors import AnalysisException
 
-from jobs.errors import BomflowError
+from pipeline.errors import BomflowError
 from schemas import names as n
 from schemas.tables import INPUTS
 

@@ -19,8 +19,8 @@ from pyspark.sql import functions as F
 from schemas import bpn
 from schemas import names as n
 from schemas.tables import INPUTS
-from jobs.errors import BomflowError
-from jobs.settings import CONF_DIR
+from pipeline.errors import BomflowError
+from pipeline.config import CONF_DIR
 
 DEFAULT_NETWORK = CONF_DIR / "sample_network.yaml"
 ROWS_PER_PARTITION = 200_000

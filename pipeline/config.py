@@ -1,13 +1,12 @@
-"""Layered YAML configuration (conf/base.yaml + conf/<env>.yaml + --conf FILE) and the SparkSession."""
+"""Layered YAML configuration: conf/base.yaml + conf/<env>.yaml + --conf FILE, and logging."""
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from jobs.errors import BomflowError
+from pipeline.errors import BomflowError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 ENV_VARIABLE = "BOMFLOW_ENV"
@@ -55,27 +54,3 @@ def configure_logging(settings: dict) -> None:
     from pyspark.logger import PySparkLogger
     for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
-
-
-def spark_session(settings: dict):
-    """The session for `settings`; under spark-submit the submitted master and conf win."""
-    from pyspark.sql import SparkSession
-
-    spark_conf = settings.get("spark", {})
-    builder = SparkSession.builder.appName(settings.get("app_name", "bomflow"))
-    if not _under_spark_submit():
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind the driver to loopback only
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers use this venv too
-        builder = builder.master(spark_conf.get("master", "local[2]"))
-    log4j = CONF_DIR / "log4j2.properties"
-    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")
-    for key, value in spark_conf.get("conf", {}).items():
-        builder = builder.config(key, str(value))
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
-
-
-def _under_spark_submit() -> bool:
-    """True when spark-submit started this Python process (its JVM hands us the gateway port)."""
-    return "PYSPARK_GATEWAY_PORT" in os.environ

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from jobs.errors import BomflowError
+from pipeline.errors import BomflowError
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "solr" / "SolrLauncher.java"

@@ -12,8 +12,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lake as lk
-from jobs.errors import BomflowError
+from adapters import lake as lk
+from pipeline.errors import BomflowError
 from schemas import names as n
 from transforms.diff import ADDED, CHANGED, REMOVED, demand_diff, plant_totals
 
@@ -116,7 +116,8 @@ def diff(spark: SparkSession, lake: str, from_run: str | None, to_run: str | Non
 
 def restore(spark: SparkSession, lake: str, run_id: str) -> list[str]:
     """Delta RESTORE of the outputs to the versions a succeeded run committed; appends a `restored` runs row."""
-    from jobs.nightly_demand import RunReport, append_run, new_run_id
+    from pipeline.night import finish
+    from pipeline.record import RunRecord, new_run_id
 
     run = lk.succeeded_run(spark, lake, run_id)
     versions = json.loads(run.metrics_json)["committed_versions"]
@@ -126,12 +127,11 @@ def restore(spark: SparkSession, lake: str, run_id: str) -> list[str]:
         if table in versions:
             DeltaTable.forPath(spark, lk.table_path(lake, table)).restoreToVersion(versions[table])
             lines.append(f"  {table:<15} restored to version {versions[table]}")
-    report = RunReport(run_id=new_run_id(started), run_date=run.run_date, source=run.source_path, lake=lake,
-                       started_at=started, finished_at=datetime.now(timezone.utc), status=RESTORED,
-                       gate_result=run.gate_result)
+    report = RunRecord(run_id=new_run_id(started), run_date=run.run_date, source=run.source_path, lake=lake,
+                       started_at=started, status=RESTORED, gate_result=run.gate_result)
     report.metrics = {"restored_run_id": run.run_id,
                       "committed_versions": {t: lk.table_version(spark, lake, t) for t in RESTORABLE if t in versions}}
-    append_run(spark, report)
+    finish(spark, report)
     return [f"restored the outputs of run {run.run_id} (recorded as {report.run_id}, status {RESTORED})", *lines,
             "  Solr is unchanged: `bomflow rollback --to RUN` repoints the alias"]
 

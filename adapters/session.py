@@ -1,0 +1,29 @@
+"""The SparkSession for a configuration: local by default, or whatever spark-submit handed us."""
+import os
+import sys
+
+from pipeline.config import CONF_DIR
+
+
+def spark_session(settings: dict):
+    """The session for `settings`; under spark-submit the submitted master and conf win."""
+    from pyspark.sql import SparkSession
+
+    spark_conf = settings.get("spark", {})
+    builder = SparkSession.builder.appName(settings.get("app_name", "bomflow"))
+    if not under_spark_submit():
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind the driver to loopback only
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers use this venv too
+        builder = builder.master(spark_conf.get("master", "local[2]"))
+    log4j = CONF_DIR / "log4j2.properties"
+    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")
+    for key, value in spark_conf.get("conf", {}).items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def under_spark_submit() -> bool:
+    """True when spark-submit started this Python process (its JVM hands us the gateway port)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ

@@ -1,0 +1,1 @@
+"""The night and the commands: steps that take and return values; I/O only through adapters/."""

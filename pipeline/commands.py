@@ -1,0 +1,135 @@
+"""What each `bomflow` command does, one function per command (jobs/cli.py parses the arguments).
+
+Each loads the layered configuration, builds the session where it needs Spark,
+calls one function of pipeline/ and prints its lines. Heavy modules are
+imported inside the command, so `bomflow --help` stays fast.
+"""
+import argparse
+from pathlib import Path
+
+from pipeline import config
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    conf = config.load(args.env, args.conf)
+    config.configure_logging(conf)
+    return conf
+
+
+def _session(args: argparse.Namespace):
+    from adapters.session import spark_session
+
+    conf = _settings(args)
+    return spark_session(conf), conf
+
+
+def generate(args: argparse.Namespace) -> None:
+    from pipeline import generate as gen
+
+    spark, _ = _session(args)
+    opts = gen.Options(out=args.out, orders=args.orders, seed=args.seed, start_date=args.start_date,
+                       days=args.days, network=args.network, bad=args.bad)
+    counts = gen.generate(spark, opts)
+    width = max(map(len, counts))
+    print(f"wrote sample source to {Path(args.out).resolve()}")
+    for table, rows in counts.items():
+        print(f"  {table:<{width}}  {rows:>10,} rows")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline import night
+
+    return night.execute(args)
+
+
+def publish(args: argparse.Namespace) -> None:
+    from pipeline import night
+
+    spark, conf = _session(args)
+    print(night.publish_step(spark, conf, args.lake, args.run_id, args.solr))
+
+
+def rollback(args: argparse.Namespace) -> None:
+    from adapters import solr
+
+    conf = _settings(args)["solr"]
+    before, after = solr.rollback(conf, args.to, args.solr)
+    print(f"alias {conf['alias']}: {before or 'none'} -> {after}")
+
+
+def solr(args: argparse.Namespace) -> None:
+    from adapters import solr as solr_client, solr_server
+
+    conf = _settings(args)["solr"]
+    if args.solr_command == "start":
+        print(f"solr: up at {solr_server.start(conf)}")
+    elif args.solr_command == "stop":
+        print("solr: stopped" if solr_server.stop(conf) else "solr: was not running (no pid file)")
+    else:
+        print("\n".join(solr_client.status_lines(conf)))
+
+
+def export(args: argparse.Namespace) -> None:
+    from pipeline import export as catenax
+
+    spark, conf = _session(args)
+    report = catenax.export(spark, conf, args.lake, args.out, args.customer_bpnl, args.run_id)
+    print("\n".join(catenax.summary_lines(report)))
+
+
+def status(args: argparse.Namespace) -> int:
+    from pipeline import operate
+
+    spark, _ = _session(args)
+    print("\n".join(operate.status_lines(spark, args.lake, args.last)))
+    if args.check is not None:
+        problem = operate.check_last(spark, args.lake, args.check or None)
+        print(f"check: {problem or 'newest run succeeded, gates passed'}")
+        return 1 if problem else 0
+    return 0
+
+
+def diff(args: argparse.Namespace) -> int:
+    from pipeline import operate
+
+    spark, _ = _session(args)
+    lines, differing = operate.diff(spark, args.lake, args.from_run, args.to_run, args.against, args.threshold_pct,
+                                    by_week=args.by == "week")
+    print("\n".join(lines))
+    return 1 if differing else 0
+
+
+def restore(args: argparse.Namespace) -> None:
+    from pipeline import operate
+
+    spark, _ = _session(args)
+    print("\n".join(operate.restore(spark, args.lake, args.run)))
+
+
+def maintain(args: argparse.Namespace) -> None:
+    from pipeline import operate
+
+    spark, conf = _session(args)
+    print("\n".join(operate.maintain(spark, args.lake, conf.get("maintenance", {}))))
+
+
+def explain(args: argparse.Namespace) -> None:
+    from pipeline import explain as why
+
+    spark, conf = _session(args)
+    options = [c.strip() for c in (args.options or "").split(",") if c.strip()]
+    print("\n".join(why.explain(spark, conf, args.source, args.plant, args.model, args.date, options, args.part)))
+
+
+def where_used(args: argparse.Namespace) -> None:
+    from pipeline import explain as why
+
+    spark, conf = _session(args)
+    print("\n".join(why.where_used(spark, conf, args.source, args.part)))
+
+
+def validate(args: argparse.Namespace) -> None:
+    from pipeline import validate as check
+
+    spark, conf = _session(args)
+    print("\n".join(check.validate_source(spark, conf, args.source, args.docs)))

@@ -1,0 +1,295 @@
+"""The nightly demand job in one straight pass:
+
+    read -> validate -> input gate -> explode -> summarise -> output gate -> commit -> publish
+
+`night()` below is that list. Each step is a function that takes values and
+returns values; the run record is filled only here, from what the steps
+return. Every input table is validated once and persisted once; the demand and
+its summary are computed once, kept in memory for the output gate, and written
+once, after the gate passed, so a failed night leaves the last good state.
+`bomflow run` and `spark-submit jobs/nightly_demand.py` both call execute().
+"""
+import argparse
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from adapters import lake as lk
+from adapters import solr
+from pipeline import config
+from pipeline.errors import BomflowError, GateFailed
+from pipeline.faults import failpoint
+from pipeline.gates import GateResult, Suites, input_gate, output_gate
+from pipeline.record import RunRecord, new_run_id, summary_lines
+from schemas import names as n
+from schemas.tables import QUARANTINE, RUNS
+from transforms.demand import carried_demand
+from transforms.engine import OrderDemand, Screened, explode_screened, screen
+from transforms.scope import Scope, restrict
+from transforms.summary import demand_summary
+
+log = logging.getLogger("bomflow.night")
+MASTER_DATA = (n.PLANTS, n.PARTS)   # copied into the lake by each successful run (used rows)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a night is asked to do."""
+    source: str
+    lake: str
+    run_date: date | None = None
+    scope: Scope = Scope()
+    run_id: str | None = None
+
+
+@dataclass
+class Outputs:
+    """The night's new lake state, in memory until commit."""
+    part_demand: DataFrame      # new rows (and carried rows of blocked models), persisted
+    summarised: DataFrame       # the part_demand rows demand_summary was built from
+    summary: DataFrame          # demand_summary, persisted
+    previous_slice: DataFrame | None   # the part_demand rows this night replaces (drift baseline)
+    partial: bool               # a partial run over an existing table: replace only its slice
+    stats: dict = field(default_factory=dict)
+
+
+# --- the steps -----------------------------------------------------------------------------------------------
+
+def read(spark: SparkSession, request: Request) -> dict[str, DataFrame]:
+    """Every input table of the contract, typed; for a partial run only its partitions."""
+    tables = lk.read_source(spark, request.source)
+    if request.scope.full:
+        return tables
+    check_scope(tables, request.scope)
+    log.info("event=partial_run scope=%r", request.scope.describe())
+    return restrict(tables, request.scope)
+
+
+def validate(tables: dict[str, DataFrame], engine: dict) -> Screened:
+    """One validation pass per table: used rows, quarantine rows, blocked models, reconciliation counts."""
+    return screen(tables, int(engine["max_rule_terms"]))
+
+
+def check_input(suites: Suites, screened: Screened, gates: dict) -> GateResult:
+    return input_gate(suites, screened.rows, screened.used, screened.reconciliation, screened.quarantine_by_reason,
+                      float(gates["max_quarantined_pct"]))
+
+
+def explode(screened: Screened, run_id: str, engine: dict) -> OrderDemand:
+    return explode_screened(screened, run_id, int(engine["max_depth"]), int(engine["broadcast_context_rows"]))
+
+
+def summarise(spark: SparkSession, demand: OrderDemand, lake: str, scope: Scope, run_id: str) -> Outputs:
+    """The night's part_demand (with carried rows of blocked models) and demand_summary, persisted."""
+    previous = previous_demand(spark, lake)
+    mine = previous.where(scope.predicate()) if previous is not None else None   # the slice this night replaces
+    rows = demand.part_demand
+    if demand.blocked and previous is not None:
+        rows = rows.unionByName(carried_demand(mine, sorted(demand.blocked), run_id))
+    staged = rows.localCheckpoint(eager=True)
+    summarised = summarised_rows(staged, previous, scope, run_id)
+    summary = demand_summary(summarised).localCheckpoint(eager=True)
+    stats = staged.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts"),
+                       F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first().asDict()
+    stats["summary_rows"] = summary.count()
+    return Outputs(staged, summarised, summary, mine, partial=not scope.full and previous is not None, stats=stats)
+
+
+def check_output(suites: Suites, outputs: Outputs, screened: Screened, gates: dict) -> GateResult:
+    return output_gate(suites, outputs.part_demand, outputs.summarised, outputs.summary,
+                       screened.used[n.PRODUCTION_ORDERS], outputs.previous_slice, gates.get("max_plant_drift_pct"))
+
+
+def commit(spark: SparkSession, lake: str, outputs: Outputs, screened: Screened, scope: Scope) -> dict[str, int]:
+    """Write the outputs; returns the Delta version each table is at afterwards."""
+    failpoint("before_commit")
+    lk.write_table(outputs.part_demand, lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID),
+                   replace_where=scope.sql() if outputs.partial else None)
+    failpoint("between_commits")
+    lk.write_table(outputs.summary, lake, n.DEMAND_SUMMARY,
+                   replace_where=scope.sql(plants_only=True) if outputs.partial and scope.plants else None)
+    for table in MASTER_DATA:   # what the exports need beside the demand: plant sites, part descriptions
+        lk.write_table(screened.used[table], lake, table)
+    return {t: lk.table_version(spark, lake, t) for t in (n.PART_DEMAND, n.DEMAND_SUMMARY, *MASTER_DATA)}
+
+
+def publish_step(spark: SparkSession, settings: dict, lake: str, run_id: str | None, url: str | None = None) -> str:
+    """Publish a run's demand_summary to Solr (blue/green) and record the outcome in its runs row."""
+    try:
+        done = solr.publish(spark, settings["solr"], lake, run_id, url)
+    except solr.PublishError as err:
+        if err.run_id or run_id:
+            solr.record_publish(spark, lake, err.run_id or run_id, "failed", None)
+        raise
+    solr.record_publish(spark, lake, done.run_id, "published", done.collection)
+    return (f"published run {done.run_id}: {done.documents:,} documents in {done.collection}; "
+            f"alias {settings['solr']['alias']} -> {done.collection} (was {done.previous or 'none'})")
+
+
+# --- the night -----------------------------------------------------------------------------------------------
+
+def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
+    """One nightly run; appends its row to `runs` whether it succeeds or fails (publishing is execute()'s)."""
+    now = datetime.now(timezone.utc)
+    record = RunRecord(run_id=request.run_id or new_run_id(now), run_date=request.run_date or now.date(),
+                       source=request.source, lake=request.lake, started_at=now)
+    steps = record.metrics.setdefault("step_seconds", {})
+    engine, gates = settings["engine"], settings["gates"]
+    log.info("event=run_started run_id=%s source=%s lake=%s", record.run_id, request.source, request.lake)
+    try:
+        with step(spark, steps, "read_validate"):
+            tables = read(spark, request)
+            screened = validate(tables, engine)
+            write_quarantine(screened.problems, request.lake, record.run_id)
+        record_screen(record, screened, request.scope)
+        suites = Suites(Path(request.lake) / "_validation" / record.run_id)
+        try:
+            with step(spark, steps, "input_gate"):
+                gate = check_input(suites, screened, gates)
+            require(gate, record)
+            with step(spark, steps, "explode"):
+                demand = explode(screened, record.run_id, engine)
+            record_explosion(record, demand)
+            with step(spark, steps, "summarise"):
+                outputs = summarise(spark, demand, request.lake, request.scope, record.run_id)
+            with step(spark, steps, "output_gate"):
+                gate = check_output(suites, outputs, screened, gates)
+            require(gate, record)
+        finally:
+            record.validation_docs = suites.finish()
+        with step(spark, steps, "commit"):
+            record.metrics["committed_versions"] = commit(spark, request.lake, outputs, screened, request.scope)
+        record_outputs(record, outputs)
+    except Exception as err:  # recorded in runs, then re-raised for the caller's exit code
+        record.error = str(err).splitlines()[0][:500]
+        raise
+    finally:
+        finish(spark, record)
+    return record
+
+
+@contextmanager
+def step(spark: SparkSession, seconds: dict, name: str):
+    """Time a step; its Spark jobs carry its name (Spark UI, History Server)."""
+    spark.sparkContext.setJobDescription(f"bomflow {name}")
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        seconds[name] = round(time.monotonic() - started, 3)
+        spark.sparkContext.setJobDescription(None)
+        log.info("event=step_done step=%s seconds=%.3f", name, seconds[name])
+
+
+def require(gate: GateResult, record: RunRecord) -> None:
+    record.metrics[f"{gate.name}_gate"] = gate.as_dict()
+    if not gate.passed:
+        record.gate_result = f"failed: {gate.name}"
+        raise GateFailed(f"{gate.name} gate failed, nothing committed:\n  " + "\n  ".join(gate.failures))
+
+
+def record_screen(record: RunRecord, screened: Screened, scope: Scope) -> None:
+    record.blocked = screened.blocked
+    record.reconciliation = screened.reconciliation
+    record.quarantine_by_reason = screened.quarantine_by_reason
+    record.quarantine_rows = screened.quarantine_rows
+    record.orders_read = screened.reconciliation[n.PRODUCTION_ORDERS]["read"]
+    if not scope.full:
+        record.metrics["scope"] = {"plants": list(scope.plants), "models": list(scope.models)}
+
+
+def record_explosion(record: RunRecord, demand: OrderDemand) -> None:
+    record.configurations, record.levels = demand.signatures, len(demand.levels)
+    record.metrics["signatures"] = {"exploded": demand.signatures, "dated": demand.dated_signatures}
+    record.metrics["levels"] = [asdict(level) for level in demand.levels]
+    record.metrics["plan"] = {"rows_exploded": demand.plan_rows, "rows_covered_by_orders": demand.plan_rows_covered,
+                              "levels": [asdict(level) for level in demand.plan_levels]}
+
+
+def record_outputs(record: RunRecord, outputs: Outputs) -> None:
+    record.part_demand_rows, record.parts_with_demand = outputs.stats["rows"], outputs.stats["parts"]
+    record.carried_rows, record.demand_summary_rows = outputs.stats["carried"], outputs.stats["summary_rows"]
+    record.gate_result, record.status = n.PASSED, n.SUCCEEDED
+
+
+def finish(spark: SparkSession, record: RunRecord) -> None:
+    record.finished_at = datetime.now(timezone.utc)
+    record.metrics["total_seconds"] = round((record.finished_at - record.started_at).total_seconds(), 3)
+    try:
+        lk.write_table(spark.createDataFrame([record.runs_row()], RUNS), record.lake, n.RUNS, mode="append")
+    except Exception as err:  # the lake itself may be unwritable: say so, keep the first error
+        log.error("event=runs_append_failed error=%s", str(err).splitlines()[0])
+    log.info("event=run_finished run_id=%s status=%s seconds=%s", record.run_id, record.status,
+             record.metrics["total_seconds"])
+
+
+# --- helpers of the steps ------------------------------------------------------------------------------------
+
+def previous_demand(spark: SparkSession, lake: str) -> DataFrame | None:
+    path = Path(lk.table_path(lake, n.PART_DEMAND))
+    return spark.read.format("delta").load(str(path)) if (path / "_delta_log").is_dir() else None
+
+
+def write_quarantine(problems: DataFrame, lake: str, run_id: str) -> None:
+    rows = problems.select(F.lit(run_id).alias(n.RUN_ID), "*")
+    lk.write_table(rows.select(*[F.col(f.name).cast(f.dataType) for f in QUARANTINE.fields]),
+                   lake, n.QUARANTINE, mode="append")
+
+
+def summarised_rows(staged: DataFrame, previous: DataFrame | None, scope: Scope, run_id: str) -> DataFrame:
+    """The part_demand rows demand_summary is rebuilt from: the new ones, plus for a partial run the kept rows
+    (other models) of the plants it touches. The summary is stamped with this run's id."""
+    rows = staged
+    if not scope.full and previous is not None:
+        rows = rows.unionByName(previous.where(scope.predicate(plants_only=True) & ~scope.predicate()))
+    return rows.withColumn(n.RUN_ID, F.lit(run_id))
+
+
+def check_scope(tables: dict[str, DataFrame], scope: Scope) -> None:
+    for flag, table, column, wanted in (("--plants", n.PLANTS, n.PLANT_ID, scope.plants),
+                                        ("--models", n.VEHICLE_MODELS, n.MODEL_ID, scope.models)):
+        if wanted:
+            known = {r[0] for r in tables[table].select(column).collect()}
+            if set(wanted) - known:
+                raise BomflowError(f"{flag}: {', '.join(sorted(set(wanted) - known))} not in the "
+                                   f"source's {table} (it has {', '.join(sorted(known)[:20])})")
+
+
+# --- entry ---------------------------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, help="folder with one sub-folder per input table")
+    parser.add_argument("--lake", required=True, help="folder of the Delta lake to write")
+    parser.add_argument("--conf", help="extra YAML laid over conf/base.yaml + conf/$BOMFLOW_ENV.yaml")
+    parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
+    parser.add_argument("--run-date", type=date.fromisoformat, help="the run's date, YYYY-MM-DD (default today, UTC)")
+    parser.add_argument("--plants", help="comma-separated plant ids: recompute only these plants' partitions")
+    parser.add_argument("--models", help="comma-separated model ids: recompute only these models' partitions")
+    parser.add_argument("--no-publish", action="store_true", help="do not publish to Solr after a successful run")
+
+
+def execute(args: argparse.Namespace) -> int:
+    """`bomflow run` / spark-submit: the night, its summary, then the publish (unless --no-publish or conf says no)."""
+    from adapters.session import spark_session
+
+    settings = config.load(args.env, args.conf)
+    config.configure_logging(settings)
+    try:
+        scope = Scope.parse(args.plants, args.models)
+    except ValueError as err:
+        raise BomflowError(str(err)) from None
+    publish = bool(settings["solr"].get("publish_on_run")) and not args.no_publish
+    if publish:
+        solr.require_reachable(settings["solr"])   # say so now, not after the night's work
+    spark = spark_session(settings)
+    record = night(spark, settings, Request(args.source, args.lake, args.run_date, scope))
+    print("\n".join(summary_lines(record)))
+    if publish:
+        print(publish_step(spark, settings, args.lake, record.run_id))
+    return 0
