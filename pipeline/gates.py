@@ -54,6 +54,19 @@ def week_start_view(summary: DataFrame) -> DataFrame:
     return summary.withColumn("week_start_weekday", weekday)
 
 
+def expectation(spec: dict, mostly: float, resolve):
+    """One expectation of a suite file as a GX configuration: `{"$ref": ...}` values through `resolve`, and
+    the gate's `mostly` on every expectation type that has one (a spec's own `mostly` wins)."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    kwargs = {key: resolve(value["$ref"]) if isinstance(value, dict) and "$ref" in value else value
+              for key, value in spec["kwargs"].items()}
+    if mostly < 1 and "mostly" not in kwargs and "mostly" in get_expectation_impl(spec["type"]).__fields__:
+        kwargs["mostly"] = mostly
+    return ExpectationConfiguration(type=spec["type"], kwargs=kwargs)
+
+
 class Suites:
     """One GX file context per run, rooted at `docs_root` (its Data Docs site lives inside)."""
 
@@ -73,7 +86,7 @@ class Suites:
         for table, specs in load_suites(gate).items():
             if table not in frames:
                 continue
-            configs = [self._expectation(spec, mostly, refs or {}) for spec in specs]
+            configs = [expectation(spec, mostly, lambda ref: self._resolve(ref, refs or {})) for spec in specs]
             validation = self._validate(f"{gate}_{table}", configs, frames[table], "BOOLEAN_ONLY")
             result.checks += len(validation.results)
             failed = [r.expectation_config for r in validation.results if not r.success]
@@ -90,20 +103,8 @@ class Suites:
         sites = self.context.get_docs_sites_urls()
         return sites[0]["site_url"] if sites else None
 
-    def _expectation(self, spec: dict, mostly: float, refs: dict[str, DataFrame]):
-        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-        from great_expectations.expectations.registry import get_expectation_impl
-
-        kwargs = {key: self._resolve(value, refs) for key, value in spec["kwargs"].items()}
-        if mostly < 1 and "mostly" not in kwargs and "mostly" in get_expectation_impl(spec["type"]).__fields__:
-            kwargs["mostly"] = mostly
-        return ExpectationConfiguration(type=spec["type"], kwargs=kwargs)
-
-    def _resolve(self, value, refs: dict[str, DataFrame]):
-        """{"$ref": "table.column"}: that column's distinct values in the clean rows (collected once per run)."""
-        if not (isinstance(value, dict) and "$ref" in value):
-            return value
-        ref = value["$ref"]
+    def _resolve(self, ref: str, refs: dict[str, DataFrame]) -> list:
+        """A "$ref" ("table.column"): that column's distinct values in the clean rows (collected once per run)."""
         if ref not in self._refs:
             table, column = ref.split(".")
             self._refs[ref] = sorted(r[0] for r in refs[table].select(column).distinct().collect() if r[0] is not None)
@@ -124,6 +125,14 @@ class Suites:
 def input_gate(suites: Suites, frames: dict[str, DataFrame], used: dict[str, DataFrame],
                reconciliation: dict[str, dict], quarantine_by_reason: dict[str, dict], max_pct: float) -> GateResult:
     """Reconciliation and the quarantine share per table, then the input suites (mostly = 1 - max_pct/100)."""
+    gate = count_checks(reconciliation, quarantine_by_reason, max_pct)
+    suites.run("input", frames, gate, mostly=1 - max_pct / 100, refs=used)
+    return gate
+
+
+def count_checks(reconciliation: dict[str, dict], quarantine_by_reason: dict[str, dict], max_pct: float) -> GateResult:
+    """Per table: rows read = used + quarantined, and the share quarantined for the rows' own defects
+    (model_blocked rows are not defects of theirs) at most max_pct."""
     gate = GateResult("input")
     for table, c in reconciliation.items():
         gate.checks += 2
@@ -134,7 +143,6 @@ def input_gate(suites: Suites, frames: dict[str, DataFrame], used: dict[str, Dat
         if c["read"] and own_defects / c["read"] * 100 > max_pct:
             gate.fail(f"{table}: {own_defects / c['read']:.1%} of rows quarantined for their own defects "
                       f"(threshold {max_pct} %)")
-    suites.run("input", frames, gate, mostly=1 - max_pct / 100, refs=used)
     return gate
 
 
