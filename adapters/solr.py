@@ -7,7 +7,6 @@ verified (count and a field-by-field spot check), and only then the alias
 failing before the swap leaves the alias where it was and removes the
 half-built collection. Older collections beyond keep_collections are deleted.
 """
-import json
 import logging
 import re
 from dataclasses import dataclass
