@@ -98,6 +98,7 @@ def mb(value) -> str:
 
 
 def main() -> None:
+    global DOCS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="0.01,0.1,1")
     parser.add_argument("--systems", default=",".join(PEERS),
@@ -105,7 +106,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per system and scale")
     parser.add_argument("--work", default="/tmp/bomflow-bench")
     parser.add_argument("--no-dag", action="store_true", help="keep the last 2^k-path DAG series instead of re-running it")
+    parser.add_argument("--docs", default=str(DOCS),
+                        help="where performance.{md,csv,png} go (default docs/; elsewhere for a partial re-measurement)")
     args = parser.parse_args()
+    DOCS = Path(args.docs)
     root = Path(args.work)
     root.mkdir(parents=True, exist_ok=True)
     rows, details = [], {}

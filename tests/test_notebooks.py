@@ -1,5 +1,4 @@
 """Notebooks are executed on a generated lake, so they never rot."""
-import os
 from pathlib import Path
 
 import nbformat

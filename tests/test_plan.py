@@ -4,7 +4,6 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
 from pyspark.sql import functions as F
 
 from schemas import names as n
