@@ -59,24 +59,34 @@ def key_copies(df: DataFrame, keys: tuple[str, ...]) -> DataFrame:
             .agg(F.count(F.lit(1)).alias(_COPIES)).where(F.col(_COPIES) > 1))
 
 
-def with_key_checks(df: DataFrame, keys: tuple[str, ...]) -> tuple[DataFrame, list[Check]]:
-    """df joined with its duplicated keys, and the two key checks (null key part; duplicated key)."""
+def with_key_checks(df: DataFrame, keys: tuple[str, ...],
+                    max_broadcast: int | None = None) -> tuple[DataFrame, list[Check]]:
+    """df joined with its duplicated keys, and the two key checks (null key part; duplicated key).
+
+    The duplicated keys are broadcast, so df itself is never shuffled for the check. For a large table
+    (max_broadcast given) they are materialised and counted first: more than max_broadcast of them
+    (a broken extract) are shuffle-joined instead of overflowing the broadcast."""
     missing = F.lit(False)
     for key in keys:
         missing = missing | F.col(key).isNull()
-    joined = df.join(key_copies(df, keys), on=list(keys), how="left")
+    copies = key_copies(df, keys)
+    if max_broadcast is not None:
+        copies = copies.localCheckpoint(eager=True)
+    if max_broadcast is None or copies.count() <= max_broadcast:
+        copies = F.broadcast(copies)
+    joined = df.join(copies, on=list(keys), how="left")
     return joined, [Check(n.MISSING_KEY, missing, F.lit(f"key ({', '.join(keys)}) has a null part")),
                     Check(n.DUPLICATE_KEY, F.col(_COPIES).isNotNull(), fmt("%s rows share this key", F.col(_COPIES)))]
 
 
 def annotate(df: DataFrame, table: str, checks: list[Check], columns: list[str],
-             last: Check | None = None) -> DataFrame:
+             last: Check | None = None, max_broadcast_keys: int | None = None) -> DataFrame:
     """`columns` of df plus _failures and _reason under the key checks and `checks`.
 
     `last` (model_blocked) counts only for rows that pass every other check: a
     row with its own defect is quarantined for that defect.
     """
-    joined, key_checks = with_key_checks(df, KEYS[table])
+    joined, key_checks = with_key_checks(df, KEYS[table], max_broadcast_keys)
     failures = F.filter(F.array(*[F.when(c.failed, F.struct(F.lit(c.reason).alias("reason"), c.detail.alias("detail")))
                                   for c in key_checks + checks]), lambda f: f.isNotNull())
     annotated = joined.select(*columns, *_extra(joined, columns), failures.alias(FAILURES))

@@ -15,6 +15,7 @@ from transforms.row_checks import Check, annotate, flag, fmt
 from transforms.rules import CODE_PATTERN, rule_key
 
 BLOCKED_CAUSE = "_blocked_cause"
+MAX_BROADCAST_DUPLICATES = 1_000_000   # duplicated order keys broadcast to the check (more: shuffle-joined)
 
 
 def blocked_check(table: str) -> Check:
@@ -106,4 +107,5 @@ def check_orders(orders: DataFrame, clean_plants: DataFrame, clean_models: DataF
         Check(n.MALFORMED_OPTION_CODE, malformed,
               fmt("option_codes %s hold a code outside [A-Z0-9]{2,12}", F.to_json(options))),
     ]
-    return annotate(joined, n.PRODUCTION_ORDERS, checks, columns, last=blocked_check(n.PRODUCTION_ORDERS))
+    return annotate(joined, n.PRODUCTION_ORDERS, checks, columns, last=blocked_check(n.PRODUCTION_ORDERS),
+                    max_broadcast_keys=MAX_BROADCAST_DUPLICATES)
