@@ -76,14 +76,18 @@ def test_plant_specific_edge(spark):
     assert demand[("DIN", "M1", "WHEEL", DAY)] == 4
 
 
-@pytest.mark.parametrize("options, gets_part", [
-    ((), True), (("AA",), False), (("BB",), False), (("AA", "BB"), False),
-    (("AA", "CC"), True), (("BB", "CC"), True), (("AA", "BB", "CC"), True)])
-def test_negated_and_parenthesised_rule(spark, options, gets_part):
+RULE_CASES = [((), True), (("AA",), False), (("BB",), False), (("AA", "BB"), False),
+              (("AA", "CC"), True), (("BB", "CC"), True), (("AA", "BB", "CC"), True)]
+
+
+def test_negated_and_parenthesised_rule(spark):
+    """Every option set of the rule's codes in one run: one order per set, each at its own plant."""
     case = Case(parts=[part("X")], bom_items=[edge("M1", "X", rule="!(AA | BB) | CC & !(AA & BB & !CC)")],
-                production_orders=[order("O1", "M1", options)])
+                production_orders=[order(f"O{i}", "M1", options, plant=f"P{i}")
+                                   for i, (options, _) in enumerate(RULE_CASES)])
     demand = check(spark, case)
-    assert (("P1", "M1", "X", DAY) in demand) == gets_part
+    for i, (options, gets_part) in enumerate(RULE_CASES):
+        assert ((f"P{i}", "M1", "X", DAY) in demand) == gets_part, options
 
 
 def test_offsets_across_three_assembly_levels(spark):
