@@ -89,17 +89,12 @@ def annotate(df: DataFrame, table: str, checks: list[Check], columns: list[str],
     joined, key_checks = with_key_checks(df, KEYS[table], max_broadcast_keys)
     failures = F.filter(F.array(*[F.when(c.failed, F.struct(F.lit(c.reason).alias("reason"), c.detail.alias("detail")))
                                   for c in key_checks + checks]), lambda f: f.isNotNull())
-    annotated = joined.select(*columns, *_extra(joined, columns), failures.alias(FAILURES))
+    annotated = joined.withColumn(FAILURES, failures)   # the checks' helper columns stay until the last select
     if last is not None:
         own = F.col(FAILURES)
         blocked = F.array(F.struct(F.lit(last.reason).alias("reason"), last.detail.alias("detail")))
         annotated = annotated.withColumn(FAILURES, F.when((F.size(own) == 0) & last.failed, blocked).otherwise(own))
     return annotated.withColumn(REASON, F.get(F.col(FAILURES), 0)["reason"]).select(*columns, FAILURES, REASON)
-
-
-def _extra(df: DataFrame, columns: list[str]) -> list[str]:
-    """Helper columns the checks read (flags, lookups) are kept until the failures are computed."""
-    return [c for c in df.columns if c not in columns]
 
 
 def clean_rows(annotated: DataFrame, columns: list[str]) -> DataFrame:
