@@ -62,6 +62,31 @@ class Case:
         return {table: frame(spark, table, rows) for table, rows in self.rows().items()}
 
 
+def combined(cases: dict[str, Case]) -> Case:
+    """Several cases as one input: case `tag`'s models, parts, edges and orders get the prefix `tag-`,
+    so one engine run explodes them all side by side (plants and option codes are left as they are:
+    a model's rules and signatures never look at another model's). `case_slice` maps keys back."""
+    def tagged(tag, value):
+        return None if value is None else f"{tag}-{value}"
+
+    parts, bom, orders, models = [], [], [], []
+    for tag, case in cases.items():
+        parts += [{**p, "part_id": tagged(tag, p["part_id"])} for p in case.parts]
+        bom += [{**e, "bom_item_id": tagged(tag, e["bom_item_id"]), "parent_id": tagged(tag, e["parent_id"]),
+                 "child_id": tagged(tag, e["child_id"])} for e in case.bom_items]
+        orders += [{**o, "order_id": tagged(tag, o["order_id"]), "model_id": tagged(tag, o["model_id"])}
+                   for o in case.production_orders]
+        models += [{**m, "model_id": tagged(tag, m["model_id"])} for m in case.vehicle_models]
+    return Case(parts=parts, bom_items=bom, production_orders=orders, vehicle_models=models)
+
+
+def case_slice(demand: dict[tuple, Decimal], tag: str) -> dict[tuple, Decimal]:
+    """The part of a combined run's demand (plant, model, part, date) that belongs to case `tag`, untagged."""
+    prefix = f"{tag}-"
+    return {(plant, model[len(prefix):], part_id[len(prefix):], day): quantity
+            for (plant, model, part_id, day), quantity in demand.items() if model.startswith(prefix)}
+
+
 def frame(spark: SparkSession, table: str, rows: list[dict]) -> DataFrame:
     schema = INPUTS[table]
     return spark.createDataFrame([tuple(r.get(f.name) for f in schema.fields) for r in rows], schema)
