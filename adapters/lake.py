@@ -1,7 +1,7 @@
 """Reading the source (Parquet or Delta per table) and writing the Delta lake."""
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, IntegralType, StructType
 from pyspark.errors import AnalysisException
@@ -71,8 +71,12 @@ def read_source(spark: SparkSession, source: str) -> dict[str, DataFrame]:
 
 
 def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
-                partition_by: tuple[str, ...] = (), replace_where: str | None = None) -> None:
-    """Write a Delta table; replace_where replaces only the rows matching that predicate (a partial run)."""
+                partition_by: tuple[str, ...] = (), replace_where: str | None = None,
+                run_id: str | None = None) -> int | None:
+    """Write a Delta table; replace_where replaces only the rows matching that predicate (a partial run).
+
+    With run_id the commit is tagged with it (Delta's userMetadata, shown by DESCRIBE HISTORY) and the
+    version this write made is returned, checked against the tag: never "the latest version afterwards"."""
     writer = df.write.format("delta").mode(mode)
     if replace_where:
         writer = writer.option("replaceWhere", replace_where)   # Delta checks that every new row matches it
@@ -80,9 +84,22 @@ def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
         writer = writer.option("overwriteSchema", "true")   # outputs are replaced whole; the schema is the code's
     else:
         writer = writer.option("mergeSchema", "true")       # appended logs (runs, quarantine) may gain columns
+    if run_id:
+        writer = writer.option("userMetadata", run_id)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(str(Path(lake) / table))
+    return tagged_version(df.sparkSession, lake, table, run_id) if run_id else None
+
+
+def tagged_version(spark: SparkSession, lake: str, table: str, run_id: str) -> int:
+    """The newest version of `table` whose commit carries run_id (an error if another writer came after)."""
+    from delta.tables import DeltaTable
+    last = DeltaTable.forPath(spark, table_path(lake, table)).history(1).first()
+    if last.userMetadata != run_id:
+        raise BomflowError(f"{table}: the newest commit (version {last.version}) is not run {run_id}'s "
+                           f"but {last.userMetadata or 'untagged'}: another writer on the lake?")
+    return last.version
 
 
 def table_path(lake: str, table: str) -> str:
@@ -103,18 +120,68 @@ def runs_table(spark: SparkSession, lake: str) -> DataFrame:
 
 
 def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
-    """The runs row of the last succeeded run (or of run_id), with its committed table versions."""
+    """The runs row of the run whose state the lake serves (or of run_id, which must have succeeded),
+    with the table versions to read it at.
+
+    The state served is the newest row that recorded table versions: a succeeded run, a restore or a
+    maintain. A restore or maintain row stands for the run whose data it keeps (`serves_run_id`): the
+    row returned is that run's, with the versions of the newer row (same contents; after OPTIMIZE and
+    VACUUM the older versions' files may be gone). So publish, export and diff follow a restore."""
     import json
-    runs = runs_table(spark, lake).where(F.col("status") == n.SUCCEEDED)
+    runs = runs_table(spark, lake)
     if run_id:
-        runs = runs.where(F.col(n.RUN_ID) == run_id)
-    row = runs.orderBy(F.col("started_at").desc()).first()
+        row = runs.where((F.col("status") == n.SUCCEEDED) & (F.col(n.RUN_ID) == run_id)).first()
+        serving = row
+    else:
+        serving = runs.where(F.col("status").isin(*n.SERVING)).orderBy(F.col("started_at").desc()).first()
+        row = serving
+        if serving is not None and serving.status != n.SUCCEEDED:
+            row = succeeded_run(spark, lake, json.loads(serving.metrics_json)["serves_run_id"])
     if row is None:
         raise BomflowError(f"no succeeded run {run_id or ''} in {lake}".replace("  ", " "))
-    if not json.loads(row.metrics_json or "{}").get("committed_versions"):
+    versions = json.loads(serving.metrics_json or "{}").get("committed_versions")
+    if not versions:
         raise BomflowError(f"run {row.run_id} records no committed table versions (made by an older bomflow): "
                            "run `bomflow run` again")
+    if serving is not row:
+        metrics = {**json.loads(row.metrics_json), "committed_versions": versions, "served_by": serving.run_id}
+        row = Row(**{**row.asDict(), "metrics_json": json.dumps(metrics)})
     return row
+
+
+def serving_run(spark: SparkSession, lake: str):
+    """succeeded_run(lake) or None when the lake has no runs table or no succeeded run yet."""
+    if not (Path(table_path(lake, n.RUNS)) / "_delta_log").is_dir():
+        return None
+    try:
+        return succeeded_run(spark, lake)
+    except BomflowError:
+        return None
+
+
+def repair(spark: SparkSession, lake: str, tables: tuple[str, ...]) -> list[str]:
+    """Put every table back on the version the serving run committed where a later commit never
+    succeeded (a night killed between its first and its last commit); returns what it did."""
+    import json
+    from delta.tables import DeltaTable
+
+    run = serving_run(spark, lake)
+    if run is None:
+        return []
+    versions = json.loads(run.metrics_json)["committed_versions"]
+    lines = []
+    for table in tables:
+        if table not in versions or not DeltaTable.isDeltaTable(spark, table_path(lake, table)):
+            continue
+        delta = DeltaTable.forPath(spark, table_path(lake, table))
+        latest = delta.history(1).first()
+        repaired_before = (latest.operation == "RESTORE"
+                           and str(latest.operationParameters.get("version")) == str(versions[table]))
+        if latest.version != versions[table] and not repaired_before:
+            delta.restoreToVersion(versions[table])
+            lines.append(f"{table}: version {latest.version} ({latest.userMetadata or 'untagged'}) never succeeded; "
+                         f"restored to version {versions[table]} of run {run.run_id}")
+    return lines
 
 
 def committed_table(spark: SparkSession, lake: str, run, table: str) -> DataFrame:

@@ -30,7 +30,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     from pipeline import commands, validate
     from pipeline.generate import DEFAULT_NETWORK
-    from pipeline.night import add_arguments
+    from pipeline.night import add_arguments, add_wait
 
     top = argparse.ArgumentParser(prog="bomflow", description="Nightly material demand on Spark + Delta Lake")
     sub = top.add_subparsers(dest="command", required=True)
@@ -58,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("--run-id", help="a succeeded run (default: the last one)")
     pub.add_argument("--solr", help="Solr base URL (default from conf)")
     _common(pub)
+    add_wait(pub)
     pub.set_defaults(action=commands.publish)
 
     back = sub.add_parser("rollback", help="point the Solr alias back to the previous (or a named) run")
@@ -78,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--customer-bpnl", help="our BPNL as the customer (default catenax.customer_bpnl in conf)")
     exp.add_argument("--run-id", help="a succeeded run (default: the last one)")
     _common(exp)
+    add_wait(exp)
     exp.set_defaults(action=commands.export)
 
     status = sub.add_parser("status", help="the last runs: status, gates, publish state, durations")
@@ -105,11 +107,13 @@ def parser() -> argparse.ArgumentParser:
     rest.add_argument("--lake", required=True)
     rest.add_argument("--run", required=True, help="a succeeded run id")
     _common(rest)
+    add_wait(rest)
     rest.set_defaults(action=commands.restore)
 
     maint = sub.add_parser("maintain", help="OPTIMIZE (Z-order) and VACUUM the lake's Delta tables")
     maint.add_argument("--lake", required=True)
     _common(maint)
+    add_wait(maint)
     maint.set_defaults(action=commands.maintain)
 
     expl = sub.add_parser("explain", help="the exploded BOM of one configuration as a tree, with the engine's totals")

@@ -42,11 +42,19 @@ def run(args: argparse.Namespace) -> int:
     return night.execute(args)
 
 
+def _holding(args: argparse.Namespace, command: str):
+    """The lake's lease for `command` (adapters/lease.py), waiting up to --wait seconds."""
+    from adapters import lease
+
+    return lease.held(args.lake, command, getattr(args, "wait", 0), _settings(args).get("lease"))
+
+
 def publish(args: argparse.Namespace) -> None:
     from pipeline import night
 
-    spark, conf = _session(args)
-    print(night.publish_step(spark, conf, args.lake, args.run_id, args.solr))
+    with _holding(args, "publish"):
+        spark, conf = _session(args)
+        print(night.publish_step(spark, conf, args.lake, args.run_id, args.solr))
 
 
 def rollback(args: argparse.Namespace) -> None:
@@ -72,8 +80,9 @@ def solr(args: argparse.Namespace) -> None:
 def export(args: argparse.Namespace) -> None:
     from pipeline import export as catenax
 
-    spark, conf = _session(args)
-    report = catenax.export(spark, conf, args.lake, args.out, args.customer_bpnl, args.run_id)
+    with _holding(args, "export"):
+        spark, conf = _session(args)
+        report = catenax.export(spark, conf, args.lake, args.out, args.customer_bpnl, args.run_id)
     print("\n".join(catenax.summary_lines(report)))
 
 
@@ -102,15 +111,17 @@ def diff(args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> None:
     from pipeline import operate
 
-    spark, _ = _session(args)
-    print("\n".join(operate.restore(spark, args.lake, args.run)))
+    with _holding(args, "restore"):
+        spark, _ = _session(args)
+        print("\n".join(operate.restore(spark, args.lake, args.run)))
 
 
 def maintain(args: argparse.Namespace) -> None:
     from pipeline import operate
 
-    spark, conf = _session(args)
-    print("\n".join(operate.maintain(spark, args.lake, conf.get("maintenance", {}))))
+    with _holding(args, "maintain"):
+        spark, conf = _session(args)
+        print("\n".join(operate.maintain(spark, args.lake, conf.get("maintenance", {}))))
 
 
 def explain(args: argparse.Namespace) -> None:

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 from pathlib import Path
+from urllib.parse import quote
 
 from jsonschema import Draft4Validator, FormatChecker
 from pyspark.sql import SparkSession
@@ -36,6 +37,7 @@ from schemas import bpn
 from schemas import names as n
 from transforms.catenax import DAY_COL, WEEK, daily_series, weekly_series, with_master_data
 
+MAX_NAME = 200   # bytes of an encoded id in a file name (most filesystems allow 255)
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "catenax"
 WBMD, STMD = "week_based_material_demand", "short_term_material_demand"
 IDS_TABLE = "catenax_ids"
@@ -244,7 +246,7 @@ def export(spark: SparkSession, settings: dict, lake: str, out: str, customer: s
             digest = content_hash(doc)
             changed_at = known["changed_at"] if known.get("content_sha256") == digest else stamp
             doc["changedAt"] = changed_at
-            name = f"{WBMD}/{supplier}/{part_id}.json"
+            name = f"{WBMD}/{file_name(supplier)}/{file_name(part_id)}.json"
             validate(doc, wbmd, True, name)
             _write(staging / name, doc)
             new_ids[key] = {**known, "supplier": supplier, "customer": customer, "material_number_customer": part_id,
@@ -254,7 +256,7 @@ def export(spark: SparkSession, settings: dict, lake: str, out: str, customer: s
             report.weekly_documents += 1
             if (supplier, part_id) in daily:
                 doc = daily_document(daily[(supplier, part_id)], new_ids[key], days, changed_at)
-                name = f"{STMD}/{supplier}/{part_id}.json"
+                name = f"{STMD}/{file_name(supplier)}/{file_name(part_id)}.json"
                 validate(doc, stmd, False, name)
                 _write(staging / name, doc)
                 report.daily_documents += 1
@@ -270,6 +272,16 @@ def export(spark: SparkSession, settings: dict, lake: str, out: str, customer: s
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def file_name(value: str) -> str:
+    """A file name for a part or supplier id that can never leave its folder: every character but
+    letters, digits, '-' and '_' percent-encoded (so '/', '..' and a leading '.' cannot survive),
+    and an id too long for a file name cut, with a hash of the whole id to keep it unique."""
+    encoded = quote(value, safe="-_").replace(".", "%2E").replace("~", "%7E")   # quote keeps "." and "~"
+    if len(encoded) > MAX_NAME:
+        encoded = f"{encoded[:MAX_NAME - 65]}~{hashlib.sha256(value.encode()).hexdigest()}"
+    return encoded
 
 
 def _write(path: Path, doc: dict) -> None:

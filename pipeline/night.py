@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from adapters import lake as lk
+from adapters import lease
 from adapters import solr
 from pipeline import config
 from pipeline.errors import BomflowError, GateFailed
@@ -36,6 +37,7 @@ from transforms.summary import demand_summary
 
 log = logging.getLogger("bomflow.night")
 MASTER_DATA = (n.PLANTS, n.PARTS)   # copied into the lake by each successful run (used rows)
+COMMITTED = (n.PART_DEMAND, n.DEMAND_SUMMARY, *MASTER_DATA)   # what a night commits, in this order
 
 
 @dataclass(frozen=True)
@@ -106,17 +108,25 @@ def check_output(suites: Suites, outputs: Outputs, screened: Screened, gates: di
                        screened.used[n.PRODUCTION_ORDERS], outputs.previous_slice, gates.get("max_plant_drift_pct"))
 
 
-def commit(spark: SparkSession, lake: str, outputs: Outputs, screened: Screened, scope: Scope) -> dict[str, int]:
-    """Write the outputs; returns the Delta version each table is at afterwards."""
+def commit(lake: str, outputs: Outputs, screened: Screened, scope: Scope, run_id: str) -> dict[str, int]:
+    """Write the outputs, each commit tagged with the run id; returns the Delta version each write made.
+
+    Readers see none of it until finish() appends the runs row that records these versions: the
+    runs row is the commit point of the night (a crash before it leaves every reader on the
+    previous state, and the next night's repair() puts the tables back)."""
     failpoint("before_commit")
-    lk.write_table(outputs.part_demand, lake, n.PART_DEMAND, partition_by=(n.PLANT_ID, n.MODEL_ID),
-                   replace_where=scope.sql() if outputs.partial else None)
-    failpoint("between_commits")
-    lk.write_table(outputs.summary, lake, n.DEMAND_SUMMARY,
-                   replace_where=scope.sql(plants_only=True) if outputs.partial and scope.plants else None)
+    versions = {n.PART_DEMAND: lk.write_table(outputs.part_demand, lake, n.PART_DEMAND,
+                                               partition_by=(n.PLANT_ID, n.MODEL_ID), run_id=run_id,
+                                               replace_where=scope.sql() if outputs.partial else None)}
+    failpoint("after_part_demand")
+    versions[n.DEMAND_SUMMARY] = lk.write_table(
+        outputs.summary, lake, n.DEMAND_SUMMARY, run_id=run_id,
+        replace_where=scope.sql(plants_only=True) if outputs.partial and scope.plants else None)
+    failpoint("after_demand_summary")
     for table in MASTER_DATA:   # what the exports need beside the demand: plant sites, part descriptions
-        lk.write_table(screened.used[table], lake, table)
-    return {t: lk.table_version(spark, lake, t) for t in (n.PART_DEMAND, n.DEMAND_SUMMARY, *MASTER_DATA)}
+        versions[table] = lk.write_table(screened.used[table], lake, table, run_id=run_id)
+    failpoint("after_master_data")
+    return versions
 
 
 def publish_step(spark: SparkSession, settings: dict, lake: str, run_id: str | None, url: str | None = None) -> str:
@@ -143,6 +153,8 @@ def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
     engine, gates = settings["engine"], settings["gates"]
     log.info("event=run_started run_id=%s source=%s lake=%s", record.run_id, request.source, request.lake)
     try:
+        with step(spark, steps, "repair"):   # a night killed mid-commit left tables ahead of the runs table
+            record.metrics["repaired"] = lk.repair(spark, request.lake, COMMITTED)
         with step(spark, steps, "read_validate"):
             tables = read(spark, request)
             screened = validate(tables, engine)
@@ -164,10 +176,11 @@ def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
         finally:
             record.validation_docs = suites.finish()
         with step(spark, steps, "commit"):
-            record.metrics["committed_versions"] = commit(spark, request.lake, outputs, screened, request.scope)
+            record.metrics["committed_versions"] = commit(request.lake, outputs, screened, request.scope, record.run_id)
+        failpoint("before_runs_row")
         record_outputs(record, outputs)
     except Exception as err:  # recorded in runs, then re-raised for the caller's exit code
-        record.error = str(err).splitlines()[0][:500]
+        record.status, record.error = n.FAILED, str(err).splitlines()[0][:500]
         raise
     finally:
         finish(spark, record)
@@ -232,8 +245,9 @@ def finish(spark: SparkSession, record: RunRecord) -> None:
 # --- helpers of the steps ------------------------------------------------------------------------------------
 
 def previous_demand(spark: SparkSession, lake: str) -> DataFrame | None:
-    path = Path(lk.table_path(lake, n.PART_DEMAND))
-    return spark.read.format("delta").load(str(path)) if (path / "_delta_log").is_dir() else None
+    """part_demand as the serving run committed it (never a later, half-committed version); None on a new lake."""
+    run = lk.serving_run(spark, lake)
+    return lk.committed_table(spark, lake, run, n.PART_DEMAND) if run is not None else None
 
 
 def write_quarantine(problems: DataFrame, lake: str, run_id: str) -> None:
@@ -272,6 +286,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plants", help="comma-separated plant ids: recompute only these plants' partitions")
     parser.add_argument("--models", help="comma-separated model ids: recompute only these models' partitions")
     parser.add_argument("--no-publish", action="store_true", help="do not publish to Solr after a successful run")
+    add_wait(parser)
+
+
+def add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=float, metavar="SECONDS", default=0,
+                        help="if another command holds the lake, wait up to SECONDS for it (default: refuse at once)")
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -287,9 +307,10 @@ def execute(args: argparse.Namespace) -> int:
     publish = bool(settings["solr"].get("publish_on_run")) and not args.no_publish
     if publish:
         solr.require_reachable(settings["solr"])   # say so now, not after the night's work
-    spark = spark_session(settings)
-    record = night(spark, settings, Request(args.source, args.lake, args.run_date, scope))
-    print("\n".join(summary_lines(record)))
-    if publish:
-        print(publish_step(spark, settings, args.lake, record.run_id))
+    with lease.held(args.lake, "run", args.wait, settings.get("lease")):
+        spark = spark_session(settings)
+        record = night(spark, settings, Request(args.source, args.lake, args.run_date, scope))
+        print("\n".join(summary_lines(record)))
+        if publish:
+            print(publish_step(spark, settings, args.lake, record.run_id))
     return 0

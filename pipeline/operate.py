@@ -17,7 +17,7 @@ from pipeline.errors import BomflowError
 from schemas import names as n
 from transforms.diff import ADDED, CHANGED, REMOVED, demand_diff, plant_totals
 
-RESTORED = "restored"
+RESTORED = n.RESTORED
 RESTORABLE = (n.PART_DEMAND, n.DEMAND_SUMMARY, n.PLANTS, n.PARTS)
 # Clustering of the outputs for what reads them: the Solr push and planners filter by plant and part.
 ZORDER = {n.PART_DEMAND: (n.PART_ID, n.DEMAND_DATE), n.DEMAND_SUMMARY: (n.PLANT_ID, n.PART_ID)}
@@ -129,7 +129,7 @@ def restore(spark: SparkSession, lake: str, run_id: str) -> list[str]:
             lines.append(f"  {table:<15} restored to version {versions[table]}")
     report = RunRecord(run_id=new_run_id(started), run_date=run.run_date, source=run.source_path, lake=lake,
                        started_at=started, status=RESTORED, gate_result=run.gate_result)
-    report.metrics = {"restored_run_id": run.run_id,
+    report.metrics = {"restored_run_id": run.run_id, "serves_run_id": run.run_id,
                       "committed_versions": {t: lk.table_version(spark, lake, t) for t in RESTORABLE if t in versions}}
     finish(spark, report)
     return [f"restored the outputs of run {run.run_id} (recorded as {report.run_id}, status {RESTORED})", *lines,
@@ -139,9 +139,16 @@ def restore(spark: SparkSession, lake: str, run_id: str) -> list[str]:
 # ---- maintain ----------------------------------------------------------------------------------
 
 def maintain(spark: SparkSession, lake: str, conf: dict) -> list[str]:
-    """OPTIMIZE (Z-ordered where readers filter) and VACUUM every Delta table of the lake."""
+    """OPTIMIZE (Z-ordered where readers filter) and VACUUM every Delta table of the lake; then a
+    `maintained` runs row records the new versions of the state served (same contents)."""
+    from pipeline.night import finish
+    from pipeline.record import RunRecord, new_run_id
+
     retention = float(conf.get("vacuum_retention_hours", 168))
+    started = datetime.now(timezone.utc)
     lines = [f"maintain {lake} (vacuum retention {retention:g} h: time travel, diff and restore reach that far back)"]
+    lines += [f"  repaired {line}" for line in lk.repair(spark, lake, RESTORABLE)]
+    serving = lk.serving_run(spark, lake)
     for table in (n.PART_DEMAND, n.DEMAND_SUMMARY, n.QUARANTINE, n.RUNS, n.PLANTS, n.PARTS, "catenax_ids"):
         path = lk.table_path(lake, table)
         if not DeltaTable.isDeltaTable(spark, path):
@@ -154,4 +161,12 @@ def maintain(spark: SparkSession, lake: str, conf: dict) -> list[str]:
         delta.vacuum(retention)
         lines.append(f"  {table:<15} optimized ({removed} files -> {added}"
                      f"{', z-ordered by ' + ', '.join(ZORDER[table]) if table in ZORDER else ''}), vacuumed")
+    if serving is not None:
+        served = json.loads(serving.metrics_json)["committed_versions"]
+        report = RunRecord(run_id=new_run_id(started), run_date=serving.run_date, source=serving.source_path,
+                           lake=lake, started_at=started, status=n.MAINTAINED, gate_result=serving.gate_result)
+        report.metrics = {"serves_run_id": serving.run_id,
+                          "committed_versions": {t: lk.table_version(spark, lake, t) for t in RESTORABLE if t in served}}
+        finish(spark, report)
+        lines.append(f"  serves run {serving.run_id} (recorded as {report.run_id}, status {n.MAINTAINED})")
     return lines

@@ -85,6 +85,9 @@ UNITS = ("H87", "KGM", "MTR", "LTR", "MTK")
 # run status and gate values
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+RESTORED = "restored"          # a runs row of `bomflow restore`: it serves the restored run's state
+MAINTAINED = "maintained"      # a runs row of `bomflow maintain`: same state, new table versions
+SERVING = (SUCCEEDED, RESTORED, MAINTAINED)   # rows whose committed versions are what readers see
 PASSED = "passed"
 
 # quarantine reasons (contract §Bad input)

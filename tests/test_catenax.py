@@ -126,3 +126,23 @@ def test_invalid_customer_bpnl_is_refused(exports, capsys):
                      "--customer-bpnl", "BPNL000BMWAG01XX"]) == 2
     assert "not valid" in capsys.readouterr().err
     assert not (lake.parent / "never").exists()
+
+
+HOSTILE_IDS = ["../../lake/part_demand/_delta_log/x", "..", ".", ".hidden", "a/b", "a\\b", "%2F", "A" * 400,
+               "A" * 400 + "B", "ÄÖÜ-ß", "PAINT-P300", "x.json", "x json", "C:\\windows", "\x00nul"]
+
+
+def test_file_names_of_hostile_ids_stay_in_their_folder(tmp_path):
+    """Part numbers become file names in the export: none may escape --out, hide, or collide."""
+    from pipeline.export import MAX_NAME, file_name
+
+    names = [file_name(value) for value in HOSTILE_IDS]
+    (tmp_path / "supplier").mkdir()
+    assert len(set(names)) == len(HOSTILE_IDS)                      # distinct ids, distinct files
+    assert file_name("PAINT-P300") == "PAINT-P300"                  # ordinary part numbers read as they are
+    for value, name in zip(HOSTILE_IDS, names):
+        assert 0 < len(name.encode()) <= MAX_NAME + 1 and not name.startswith("."), (value, name)
+        path = (tmp_path / "supplier" / f"{name}.json").resolve()
+        assert path.parent == (tmp_path / "supplier").resolve(), (value, name)
+        path.write_text("{}")                                      # the filesystem takes it
+    assert len(list((tmp_path / "supplier").iterdir())) == len(HOSTILE_IDS)

@@ -177,7 +177,7 @@ def test_faults_keep_the_last_good_state_and_one_rerun_repairs(spark, sources, g
     _assert_untouched(spark, lake, before)
     assert [r.run_id for r in runs(spark, lake) if r.status == n.SUCCEEDED][-1] == good_run
 
-    _killed_run(lake, clean, "between_commits")   # part_demand is new, demand_summary old, no success recorded
+    _killed_run(lake, clean, "after_part_demand")   # part_demand is new, demand_summary old, no success recorded
     assert [r.run_id for r in runs(spark, lake) if r.status == n.SUCCEEDED][-1] == good_run
 
     assert cli.main(["run", "--source", str(clean), "--lake", str(lake)]) == 0
