@@ -3,7 +3,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DecimalType, IntegralType, StructType
+from pyspark.sql.types import ByteType, DecimalType, IntegerType, IntegralType, LongType, ShortType, StructType
 from pyspark.errors import AnalysisException
 
 from pipeline.errors import BomflowError
@@ -13,14 +13,22 @@ from schemas.tables import INPUTS
 REQUIRED_INPUTS = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS, n.PRODUCTION_ORDERS)
 
 
-def _compatible(actual, expected) -> bool:
-    """Same type, or a lossless widening we accept (any integer for an int, any decimal for a decimal)."""
+_INTEGER_DIGITS = {ByteType: 3, ShortType: 5, IntegerType: 10, LongType: 19}
+_INTEGER_WIDTH = {ByteType: 1, ShortType: 2, IntegerType: 4, LongType: 8}
+
+
+def widens_losslessly(actual, expected) -> bool:
+    """Same type, or a narrower one that widens losslessly: a decimal with no more integer digits and no
+    more scale, an integer type no wider. A wider column is refused, never rounded or overflowed."""
     if actual == expected:
         return True
     if isinstance(expected, DecimalType):
-        return isinstance(actual, (DecimalType, IntegralType))
+        if isinstance(actual, DecimalType):
+            return (actual.scale <= expected.scale
+                    and actual.precision - actual.scale <= expected.precision - expected.scale)
+        return isinstance(actual, IntegralType) and _INTEGER_DIGITS[type(actual)] <= expected.precision - expected.scale
     if isinstance(expected, IntegralType):
-        return isinstance(actual, IntegralType)
+        return isinstance(actual, IntegralType) and _INTEGER_WIDTH[type(actual)] <= _INTEGER_WIDTH[type(expected)]
     return False
 
 
@@ -30,9 +38,10 @@ def _conform(df: DataFrame, table: str, expected: StructType, problems: list[str
     for field in expected.fields:
         if field.name not in actual:
             problems.append(f"{table}: missing column '{field.name}' ({field.dataType.simpleString()})")
-        elif not _compatible(actual[field.name], field.dataType):
+        elif not widens_losslessly(actual[field.name], field.dataType):
             problems.append(f"{table}.{field.name}: type {actual[field.name].simpleString()}, "
-                            f"expected {field.dataType.simpleString()}")
+                            f"expected {field.dataType.simpleString()} (or a narrower type; wider values are "
+                            "never rounded)")
     if len(problems) > before:
         return None
     return df.select(*[F.col(f.name).cast(f.dataType) for f in expected.fields])

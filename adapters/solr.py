@@ -38,18 +38,23 @@ class Published:
 
 
 class Collections:
-    """The few Collections API calls bomflow needs, over plain HTTP."""
+    """The few Collections API calls bomflow needs, over plain HTTP, as `auth` (user, password)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, auth: tuple[str, str] | None = None):
         self.url = url.rstrip("/")
+        self.auth = auth
 
     def call(self, action: str, **params) -> dict:
         try:
             reply = requests.get(f"{self.url}/admin/collections", params={"action": action, "wt": "json", **params},
-                                 timeout=TIMEOUT)
+                                 timeout=TIMEOUT, auth=self.auth)
         except requests.RequestException as err:
             raise PublishError(f"Solr is not reachable at {self.url} ({type(err).__name__}); "
                                "start it with `bomflow solr start`") from None
+        if reply.status_code in (401, 403):
+            raise PublishError(f"Solr refused {action} for {self.auth[0] if self.auth else 'an anonymous user'} "
+                               f"(HTTP {reply.status_code}): check the credentials (solr.home/credentials or "
+                               "BOMFLOW_SOLR_USER/BOMFLOW_SOLR_PASSWORD)")
         body = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else {}
         if not reply.ok or body.get("responseHeader", {}).get("status", 0) != 0:
             message = body.get("error", {}).get("msg") or reply.text[:300]
@@ -62,8 +67,15 @@ class Collections:
     def aliases(self) -> dict[str, str]:
         return self.call("LISTALIASES").get("aliases", {})
 
-    def create(self, name: str, configset: str) -> None:
-        self.call("CREATE", name=name, numShards=1, replicationFactor=1, waitForFinalState="true",
+    def live_nodes(self) -> list[str]:
+        return self.call("CLUSTERSTATUS").get("cluster", {}).get("live_nodes", [])
+
+    def create(self, name: str, configset: str, replicas: int = 1) -> None:
+        live = self.live_nodes()
+        if len(live) < replicas:   # fail before anything is built: the alias stays where it is
+            raise PublishError(f"Solr has {len(live)} live node(s), a collection needs {replicas} replicas on "
+                               "distinct nodes: start the missing node (`bomflow solr start`) or lower solr.replicas")
+        self.call("CREATE", name=name, numShards=1, replicationFactor=replicas, waitForFinalState="true",
                   **{"collection.configName": configset})
 
     def delete(self, name: str) -> None:
@@ -74,17 +86,17 @@ class Collections:
 
     def count(self, collection: str) -> int:
         reply = requests.get(f"{self.url}/{collection}/select", params={"q": "*:*", "rows": 0, "wt": "json"},
-                             timeout=TIMEOUT)
+                             timeout=TIMEOUT, auth=self.auth)
         reply.raise_for_status()
         return reply.json()["response"]["numFound"]
 
 
-def _pusher(url: str, batch_size: int):
+def _pusher(url: str, batch_size: int, auth: tuple[str, str] | None):
     """The function each partition runs: send its documents in batches, no commit."""
     def push(rows) -> None:
         import pysolr
 
-        solr = pysolr.Solr(url, timeout=TIMEOUT, always_commit=False)
+        solr = pysolr.Solr(url, timeout=TIMEOUT, always_commit=False, auth=auth)
         batch = []
         for row in rows:
             batch.append({k: v for k, v in row.asDict().items() if v is not None})
@@ -105,11 +117,11 @@ def run_to_publish(spark: SparkSession, lake: str, run_id: str | None) -> tuple[
         raise PublishError(str(err)) from None
 
 
-def _spot_check(url: str, collection: str, docs: DataFrame, sample: int) -> None:
+def _spot_check(url: str, collection: str, docs: DataFrame, sample: int, auth) -> None:
     expected = {r["id"]: r for r in docs.orderBy(F.xxhash64("id")).limit(sample).collect()}
     if not expected:
         return
-    reply = requests.post(f"{url}/{collection}/select", timeout=TIMEOUT,
+    reply = requests.post(f"{url}/{collection}/select", timeout=TIMEOUT, auth=auth,
                           data={"q": "*:*", "fq": "{!terms f=id}" + ",".join(expected), "rows": len(expected),
                                 "fl": ",".join(DOC_FIELDS), "wt": "json"})
     reply.raise_for_status()
@@ -122,7 +134,7 @@ def _spot_check(url: str, collection: str, docs: DataFrame, sample: int) -> None
 
 def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = None, url: str | None = None) -> Published:
     url = (url or conf["url"]).rstrip("/")
-    api = Collections(url)
+    api = Collections(url, writer(conf))
     run_id, summary = run_to_publish(spark, lake, run_id)
     alias, collection = conf["alias"], f"{conf['collection_prefix']}{run_id}"
     previous = api.aliases().get(alias)
@@ -130,17 +142,17 @@ def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = Non
     if collection in existing and previous != collection:
         api.delete(collection)           # a half-built leftover of an earlier attempt
     if collection not in api.collections():
-        api.create(collection, conf["configset"])
+        api.create(collection, conf["configset"], int(conf.get("replicas", 1)))
     docs = solr_documents(summary).localCheckpoint(eager=True)
     expected = docs.count()
     try:
-        docs.foreachPartition(_pusher(f"{url}/{collection}", int(conf["batch_size"])))
+        docs.foreachPartition(_pusher(f"{url}/{collection}", int(conf["batch_size"]), api.auth))
         requests.get(f"{url}/{collection}/update", params={"commit": "true", "wt": "json"},
-                     timeout=TIMEOUT).raise_for_status()
+                     timeout=TIMEOUT, auth=api.auth).raise_for_status()
         indexed = api.count(collection)
         if indexed != expected:
             raise PublishError(f"{collection} holds {indexed} documents, expected {expected}")
-        _spot_check(url, collection, docs, int(conf["spot_checks"]))
+        _spot_check(url, collection, docs, int(conf["spot_checks"]), api.auth)
     except Exception as err:
         if collection != previous:
             _quietly(api.delete, collection)
@@ -165,7 +177,7 @@ def retire_old(api: Collections, conf: dict, keep: str) -> list[str]:
 
 def rollback(conf: dict, to_run: str | None = None, url: str | None = None) -> tuple[str | None, str]:
     """Point the alias at the previous collection (or at the named run's); returns (from, to)."""
-    api = Collections(url or conf["url"])
+    api = Collections(url or conf["url"], writer(conf))
     alias, prefix = conf["alias"], conf["collection_prefix"]
     current = api.aliases().get(alias)
     ours = [c for c in api.collections() if c.startswith(prefix)]
@@ -206,14 +218,54 @@ def status_lines(conf: dict, url: str | None = None) -> list[str]:
     url = (url or conf["url"]).rstrip("/")
     if not is_up(url):
         return [f"solr: not running at {url} (start it with `bomflow solr start`)"]
-    api = Collections(url)
-    target = api.aliases().get(conf["alias"])
-    lines = [f"solr: up at {url}", f"alias {conf['alias']} -> {target or '(none)'}"]
-    for name in api.collections():
+    from adapters.solr_server import cluster_status, node_ports
+
+    api = Collections(url, reader(conf))
+    state = cluster_status({**conf, "url": url})
+    target = state["aliases"].get(conf["alias"])
+    lines = [f"solr: up at {url}, {len(state['live_nodes'])} of {len(node_ports(conf))} nodes live "
+             f"({', '.join(state['live_nodes'])})"]
+    if target:
+        lines.append(f"alias {conf['alias']} -> {target}")
+    else:
+        lines.append(f"alias {conf['alias']} is MISSING: planners get 404; republish the last good run with "
+                     f"`bomflow publish --lake LAKE`")
+    for name in sorted(state["replicas"]):
         run = name.removeprefix(conf["collection_prefix"])
         mark = "*" if name == target else " "
-        lines.append(f" {mark} {name:<45} run {run:<26} {api.count(name):>9,} docs")
+        down = state["down_replicas"].get(name)
+        health = f"{len(state['replicas'][name]) - len(down or [])}/{len(state['replicas'][name])} replicas active"
+        lines.append(f" {mark} {name:<45} run {run:<26} {api.count(name):>9,} docs  {health}")
     return lines
+
+
+def serving_line(conf: dict, lake_run_id: str | None, url: str | None = None) -> str:
+    """What the alias serves right now, asked of Solr (never of the runs table), against the lake's run."""
+    from adapters.solr_server import is_up
+
+    url = (url or conf["url"]).rstrip("/")
+    if not is_up(url):
+        return f"solr: not reachable at {url}: planners get no answer (`bomflow solr start`)"
+    try:
+        target = Collections(url, reader(conf)).aliases().get(conf["alias"])
+    except PublishError as err:
+        return f"solr: {err}"
+    if target is None:
+        return (f"solr: alias {conf['alias']} is MISSING at {url}: planners get 404; "
+                f"republish with `bomflow publish --lake LAKE`")
+    serves = target.removeprefix(conf["collection_prefix"])
+    agrees = "the lake's serving run" if serves == lake_run_id else f"NOT the lake's serving run {lake_run_id}"
+    return f"solr: alias {conf['alias']} -> {target} (run {serves}, {agrees})"
+
+
+def writer(conf: dict):
+    from adapters.solr_server import auth
+    return auth(conf, "writer")
+
+
+def reader(conf: dict):
+    from adapters.solr_server import auth
+    return auth(conf, "reader")
 
 
 def root_cause(err: BaseException) -> str:

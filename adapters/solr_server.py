@@ -1,14 +1,26 @@
 """The project's own local SolrCloud: `bomflow solr start|stop|status`.
 
-One Solr node with an embedded ZooKeeper (solr/SolrLauncher.java on the
-solr-test-framework classpath fetched by Maven), bound to 127.0.0.1, in its own
-JVM. Its index lives under solr.home and starts empty on every start: the lake
-is the system of record, `bomflow publish` refills Solr from it.
+One ZooKeeper and `solr.nodes` Solr nodes (default 2), each its own JVM (solr/SolrLauncher.java on
+the solr-test-framework classpath fetched by Maven), all bound to 127.0.0.1, all state under
+solr.home: ZooKeeper's data (collections, aliases, configsets, security.json) in zoo_data/, each
+node's cores in node<i>/. Nothing is wiped on start, so the index, the collections and the alias
+`demand` survive `bomflow solr stop/start`, a reboot and kill -9.
+
+Ports: nodes at solr.port, solr.port + 10, ...; ZooKeeper at solr.port + 1000 (Solr's own
+convention for its embedded ZooKeeper).
+
+Security: BasicAuth on every request and rule-based authorisation, with two users: `writer`
+(publish, rollback, collection admin) and `reader` (queries: planners, suppliers). On first start
+their random passwords are written to solr.home/credentials (mode 0600), which the clients read;
+BOMFLOW_SOLR_USER / BOMFLOW_SOLR_PASSWORD override it. Nothing of it is in conf/.
 """
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -19,66 +31,205 @@ ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "solr" / "SolrLauncher.java"
 LIBS = ROOT / "solr" / "lib"
 CONFIGSET_DIR = ROOT / "schemas" / "solr" / "conf"
-READY = "SOLR_READY"
+USER_ENV, PASSWORD_ENV = "BOMFLOW_SOLR_USER", "BOMFLOW_SOLR_PASSWORD"
+ROLES = ("writer", "reader")
 
 
-def _home(conf: dict) -> Path:
-    home = Path(conf["home"])
-    return home if home.is_absolute() else ROOT / home
+@dataclass(frozen=True)
+class Part:
+    name: str          # zk, node1, node2, ...
+    port: int
+    home: Path
 
+
+def home(conf: dict) -> Path:
+    path = Path(conf["home"])
+    return path if path.is_absolute() else ROOT / path
+
+
+def node_ports(conf: dict) -> list[int]:
+    return [int(conf["port"]) + 10 * i for i in range(int(conf.get("nodes", 2)))]
+
+
+def zk_host(conf: dict) -> str:
+    return f"127.0.0.1:{int(conf.get('zk_port', int(conf['port']) + 1000))}"
+
+
+def parts(conf: dict) -> list[Part]:
+    root = home(conf)
+    zk = Part("zk", int(zk_host(conf).rsplit(":", 1)[1]), root / "zoo_data")
+    return [zk] + [Part(f"node{i}", port, root / f"node{i}") for i, port in enumerate(node_ports(conf), start=1)]
+
+
+def node_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/solr"
+
+
+# --- credentials ---------------------------------------------------------------------------------------------
+
+def credentials_file(conf: dict) -> Path:
+    return Path(conf["credentials_file"]) if conf.get("credentials_file") else home(conf) / "credentials"
+
+
+def _ensure_credentials(conf: dict) -> Path:
+    path = credentials_file(conf)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.writelines(f"{role} {secrets.token_urlsafe(18)} {role}\n" for role in ROLES)
+    return path
+
+
+def auth(conf: dict, role: str = "writer") -> tuple[str, str] | None:
+    """(user, password) for `role`: from the environment, else the credentials file; None if neither."""
+    if os.environ.get(USER_ENV) and os.environ.get(PASSWORD_ENV):
+        return os.environ[USER_ENV], os.environ[PASSWORD_ENV]
+    path = credentials_file(conf)
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == role:
+            return fields[0], fields[1]
+    return None
+
+
+# --- processes -----------------------------------------------------------------------------------------------
 
 def is_up(url: str, timeout: float = 2.0) -> bool:
+    """Solr answers at url (a 401 is an answer: it wants credentials)."""
     try:
-        return requests.get(f"{url}/admin/info/system", params={"wt": "json"}, timeout=timeout).ok
+        reply = requests.get(f"{url}/admin/info/health", params={"wt": "json"}, timeout=timeout)
+        return reply.ok or reply.status_code in (401, 403)
     except requests.RequestException:
         return False
 
 
-def start(conf: dict, wait_seconds: int = 120) -> str:
-    """Start the local Solr unless it already answers; returns its URL."""
-    url = conf["url"]
-    if is_up(url):
-        return url
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _running(part: Part) -> bool:
+    return _port_open(part.port) if part.name == "zk" else is_up(node_url(part.port))
+
+
+def _pid_file(conf: dict, part: Part) -> Path:
+    return home(conf) / f"{part.name}.pid"
+
+
+def _launch(conf: dict, part: Part) -> subprocess.Popen:
+    root = home(conf)
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    java = ["java", f"-Xmx{conf.get('heap', '512m')}", f"-Dsolr.log.dir={root / 'logs' / part.name}",
+            "-cp", f"{LIBS}/*", str(LAUNCHER)]
+    if part.name == "zk":
+        args = ["zk", str(part.port), str(part.home)]
+    else:
+        args = ["node", str(part.port), str(part.home), zk_host(conf), conf["configset"], str(CONFIGSET_DIR),
+                str(_ensure_credentials(conf))]
+    log = open(root / "logs" / f"{part.name}.log", "a")
+    process = subprocess.Popen(java + args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    _pid_file(conf, part).write_text(str(process.pid))
+    return process
+
+
+def start(conf: dict, wait_seconds: int = 180) -> str:
+    """Start whatever part of the local SolrCloud is not running (ZooKeeper first); returns node 1's URL."""
     if not any(LIBS.glob("*.jar")):
         raise BomflowError("Solr's jars are missing: run `make setup`")
-    home = _home(conf)
-    home.mkdir(parents=True, exist_ok=True)
-    log = open(home / "solr.log", "w")
-    cmd = ["java", f"-Xmx{conf.get('heap', '768m')}", f"-Dsolr.log.dir={home / 'logs'}",
-           "-cp", f"{LIBS}/*", str(LAUNCHER), str(conf["port"]), str(home / "node"), conf["configset"],
-           str(CONFIGSET_DIR)]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
-    (home / "solr.pid").write_text(str(process.pid))
     deadline = time.monotonic() + wait_seconds
+    for part in parts(conf):
+        if _running(part):
+            continue
+        process = _launch(conf, part)
+        while not _running(part):
+            if process.poll() is not None:
+                raise BomflowError(f"Solr {part.name} exited during start (code {process.returncode}); "
+                                   f"see {home(conf) / 'logs' / (part.name + '.log')}")
+            if time.monotonic() > deadline:
+                stop(conf)
+                raise BomflowError(f"Solr {part.name} did not answer on port {part.port} within {wait_seconds} s")
+            time.sleep(0.5)
+    _wait_for_replicas(conf, deadline)
+    return conf["url"]
+
+
+def _wait_for_replicas(conf: dict, deadline: float) -> None:
+    """Until every node is live and every replica of every collection is active again (after a restart)."""
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BomflowError(f"Solr exited during start (code {process.returncode}); see {home / 'solr.log'}")
-        if is_up(url):
-            return url
+        try:
+            state = cluster_status(conf)
+        except (requests.RequestException, KeyError, ValueError):
+            time.sleep(1)
+            continue
+        if len(state["live_nodes"]) >= len(node_ports(conf)) and not state["down_replicas"]:
+            return
         time.sleep(1)
-    stop(conf)
-    raise BomflowError(f"Solr did not answer at {url} within {wait_seconds} s; see {home / 'solr.log'}")
+    raise BomflowError("Solr started, but not every replica became active; see `bomflow solr status`")
 
 
-def stop(conf: dict, wait_seconds: int = 10) -> bool:
-    """Stop the local Solr started by `start`; False if none was running."""
-    pid_file = _home(conf) / "solr.pid"
+def cluster_status(conf: dict) -> dict:
+    """Live nodes, collections with their replica states, the aliases (one CLUSTERSTATUS call)."""
+    reply = requests.get(f"{conf['url'].rstrip('/')}/admin/collections", auth=auth(conf, "reader"), timeout=30,
+                         params={"action": "CLUSTERSTATUS", "wt": "json"})
+    reply.raise_for_status()
+    cluster = reply.json()["cluster"]
+    replicas = {name: [(r["node_name"], r["state"]) for shard in c["shards"].values() for r in shard["replicas"].values()]
+                for name, c in cluster.get("collections", {}).items()}
+    live = set(cluster.get("live_nodes", []))
+    down = {name: [node for node, state in rs if state != "active" or node not in live] for name, rs in replicas.items()}
+    return {"live_nodes": sorted(live), "replicas": replicas, "aliases": cluster.get("aliases", {}),
+            "down_replicas": {name: nodes for name, nodes in down.items() if nodes}}
+
+
+def stop(conf: dict, wait_seconds: int = 20, only: str | None = None) -> bool:
+    """Stop the parts started by `start` (nodes first, ZooKeeper last), or only the named one;
+    False if none was running."""
+    stopped = False
+    for part in reversed(parts(conf)):
+        if only and part.name != only:
+            continue
+        stopped |= _signal(conf, part, signal.SIGTERM, wait_seconds)
+    return stopped
+
+
+def kill(conf: dict, name: str) -> bool:
+    """kill -9 of one part (tests of what survives a crash)."""
+    part = next(p for p in parts(conf) if p.name == name)
+    return _signal(conf, part, signal.SIGKILL, 10)
+
+
+def _signal(conf: dict, part: Part, sig: int, wait_seconds: int) -> bool:
+    pid_file = _pid_file(conf, part)
     if not pid_file.exists():
         return False
     pid = int(pid_file.read_text())
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, sig)
     except ProcessLookupError:
         pid_file.unlink(missing_ok=True)
         return False
     deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.5)
-    else:
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.3)
+    if _alive(pid):
         os.killpg(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie child of ours is reaped and counts as gone)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:   # not our child
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
     return True

@@ -36,7 +36,7 @@ def main() -> None:
     assert cli.main(["generate", "--out", str(work / "source"), "--orders", str(args.orders)]) == 0
     assert cli.main(["run", "--source", str(work / "source"), "--lake", str(work / "lake"), "--no-publish"]) == 0
     spark = spark_session(conf)
-    api = publish.Collections(solr["url"])
+    api = publish.Collections(solr["url"], publish.writer(solr))
     rows = []
     for attempt in range(1, args.repeat + 1):
         run_id, _ = publish.run_to_publish(spark, str(work / "lake"), None)

@@ -70,7 +70,8 @@ def solr(args: argparse.Namespace) -> None:
 
     conf = _settings(args)["solr"]
     if args.solr_command == "start":
-        print(f"solr: up at {solr_server.start(conf)}")
+        solr_server.start(conf)
+        print("\n".join(solr_client.status_lines(conf)))   # says so when the alias is missing
     elif args.solr_command == "stop":
         print("solr: stopped" if solr_server.stop(conf) else "solr: was not running (no pid file)")
     else:
@@ -89,8 +90,11 @@ def export(args: argparse.Namespace) -> None:
 def status(args: argparse.Namespace) -> int:
     from pipeline import operate
 
-    spark, _ = _session(args)
+    from adapters import solr
+
+    spark, conf = _session(args)
     print("\n".join(operate.status_lines(spark, args.lake, args.last)))
+    print(solr.serving_line(conf["solr"], operate.serving_run_id(spark, args.lake)))
     if args.check is not None:
         problem = operate.check_last(spark, args.lake, args.check or None)
         print(f"check: {problem or 'newest run succeeded, gates passed'}")

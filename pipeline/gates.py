@@ -80,13 +80,15 @@ class Suites:
         self.source = self.context.data_sources.add_or_update_spark(name="bomflow")
         self._refs: dict[str, list] = {}
 
-    def run(self, gate: str, frames: dict[str, DataFrame], result: GateResult, mostly: float = 1.0,
+    def run(self, gate: str, frames: dict[str, DataFrame], result: GateResult, mostly: dict[str, float] | None = None,
             refs: dict[str, DataFrame] | None = None) -> None:
-        """Validate each frame with its suite from schemas/gx/<gate>.json; failures go into `result`."""
+        """Validate each frame with its suite from schemas/gx/<gate>.json; failures go into `result`.
+        mostly: per table, the share of rows each map expectation must hold for (default 1)."""
         for table, specs in load_suites(gate).items():
             if table not in frames:
                 continue
-            configs = [expectation(spec, mostly, lambda ref: self._resolve(ref, refs or {})) for spec in specs]
+            share = (mostly or {}).get(table, 1.0)
+            configs = [expectation(spec, share, lambda ref: self._resolve(ref, refs or {})) for spec in specs]
             validation = self._validate(f"{gate}_{table}", configs, frames[table], "BOOLEAN_ONLY")
             result.checks += len(validation.results)
             failed = [r.expectation_config for r in validation.results if not r.success]
@@ -122,17 +124,28 @@ class Suites:
         return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
 
 
+def allowed_rows(read: int, max_pct: float, min_rows: int) -> float:
+    """How many rows of a table of `read` rows may be quarantined for their own defects: max_pct of
+    them, but at least min_rows (so one bad row of a 12-row plan table does not stop 40 plants)."""
+    return max(read * max_pct / 100, min(min_rows, read))
+
+
 def input_gate(suites: Suites, frames: dict[str, DataFrame], used: dict[str, DataFrame],
-               reconciliation: dict[str, dict], quarantine_by_reason: dict[str, dict], max_pct: float) -> GateResult:
-    """Reconciliation and the quarantine share per table, then the input suites (mostly = 1 - max_pct/100)."""
-    gate = count_checks(reconciliation, quarantine_by_reason, max_pct)
-    suites.run("input", frames, gate, mostly=1 - max_pct / 100, refs=used)
+               reconciliation: dict[str, dict], quarantine_by_reason: dict[str, dict], max_pct: float,
+               min_rows: int = 0) -> GateResult:
+    """Reconciliation and the quarantine share per table, then the input suites (per table, mostly =
+    1 - allowed_rows / rows read)."""
+    gate = count_checks(reconciliation, quarantine_by_reason, max_pct, min_rows)
+    mostly = {table: 1 - allowed_rows(c["read"], max_pct, min_rows) / c["read"] if c["read"] else 1.0
+              for table, c in reconciliation.items()}
+    suites.run("input", frames, gate, mostly=mostly, refs=used)
     return gate
 
 
-def count_checks(reconciliation: dict[str, dict], quarantine_by_reason: dict[str, dict], max_pct: float) -> GateResult:
-    """Per table: rows read = used + quarantined, and the share quarantined for the rows' own defects
-    (model_blocked rows are not defects of theirs) at most max_pct."""
+def count_checks(reconciliation: dict[str, dict], quarantine_by_reason: dict[str, dict], max_pct: float,
+                 min_rows: int = 0) -> GateResult:
+    """Per table: rows read = used + quarantined, and the rows quarantined for their own defects
+    (model_blocked rows are not defects of theirs) at most allowed_rows (max_pct, at least min_rows)."""
     gate = GateResult("input")
     for table, c in reconciliation.items():
         gate.checks += 2
@@ -140,9 +153,9 @@ def count_checks(reconciliation: dict[str, dict], quarantine_by_reason: dict[str
             gate.fail(f"{table}: {c['read']} rows read != {c['used']} used + {c['quarantined']} quarantined")
         own = quarantine_by_reason.get(table, {})
         own_defects = sum(rows for reason, rows in own.items() if reason != n.MODEL_BLOCKED)
-        if c["read"] and own_defects / c["read"] * 100 > max_pct:
+        if c["read"] and own_defects > allowed_rows(c["read"], max_pct, min_rows):
             gate.fail(f"{table}: {own_defects / c['read']:.1%} of rows quarantined for their own defects "
-                      f"(threshold {max_pct} %)")
+                      f"(threshold {max_pct} %, at least {min_rows} rows)")
     return gate
 
 

@@ -162,6 +162,7 @@ def orders_frame(spark: SparkSession, net: dict, opts: Options) -> DataFrame:
 # model can reach sits under BIW-G60, so exactly model G60 is blocked; the other
 # models must get exactly the demand they get without these rows.
 BLOCKED_BY_BAD_ROWS = "G60"
+FAR_MONTH = date(2030, 1, 1)   # a plan month of G60 for the duplicated plan keys
 
 
 def bad_rows(start: date, days: int) -> dict[str, list[tuple]]:
@@ -172,7 +173,7 @@ def bad_rows(start: date, days: int) -> dict[str, list[tuple]]:
         return (item, parent, child, _dec(qty, 6), _dec(scrap, 4), vfrom, vto, None, rule)
 
     def order(order_id, plant="DIN", model="G05", day=start, options=("B58", "AT8", "P300"), qty=1):
-        return (order_id, plant, model, day, list(options), qty)
+        return (order_id, plant, model, day, None if options is None else list(options), qty)
 
     first_plan_month = _months_after(start + timedelta(days=days), 1)[0]
 
@@ -183,14 +184,19 @@ def bad_rows(start: date, days: int) -> dict[str, list[tuple]]:
         n.OPTION_TAKE_RATES: [rate("G60", "XBAD1", None, "1.5"),               # take_rate_out_of_range
                               rate("G60", "XBAD2", "ENGINE", "0.5"),           # ENGINE sums to 1.5: family_over_one
                               rate("NOPE", "HUD", None, "0.5"),                # unknown_model
-                              rate("G05", "XBAD3", None, "0.5", first_plan_month + timedelta(days=3))],  # invalid_month
+                              rate("G05", "XBAD3", None, "0.5", first_plan_month + timedelta(days=3)),  # invalid_month
+                              rate("G60", "XDUP", None, "0.5", FAR_MONTH), rate("G60", "XDUP", None, "0.5", FAR_MONTH),
+                              rate("G60", "XOLD", None, "0.5", date(1990, 1, 1))],          # date_out_of_range
         n.VOLUME_PLAN: [("DIN", "NOPE", first_plan_month, _dec(100, 6)),        # unknown_model
-                        ("GWD", "RR21", first_plan_month + timedelta(days=14), _dec(5, 6))],  # invalid_month
+                        ("GWD", "RR21", first_plan_month + timedelta(days=14), _dec(5, 6)),  # invalid_month
+                        ("MUC", "G60", FAR_MONTH, _dec(7, 6)), ("MUC", "G60", FAR_MONTH, _dec(7, 6)),  # duplicate_key
+                        ("MUC", "G60", date(2101, 1, 1), _dec(7, 6))],                # date_out_of_range
         n.PARTS: [("BAD-DUP", "duplicated part", n.PURCHASED, "H87", 1, good_supplier),
                   ("BAD-DUP", "duplicated part", n.PURCHASED, "H87", 1, good_supplier),
                   ("BAD-TYPE", "unknown part type", "gizmo", "H87", 1, None),
                   ("BAD-NOSUP", "purchased without supplier", n.PURCHASED, "H87", 1, None),
                   ("BAD-LEAD", "negative lead time", n.ASSEMBLY, "H87", -2, None),
+                  ("BAD-UNIT", "unit outside the contract", n.PURCHASED, "PCS", 1, good_supplier),
                   ("BAD-CYC-A", "cycle member", n.ASSEMBLY, "H87", 1, None),
                   ("BAD-CYC-B", "cycle member", n.ASSEMBLY, "H87", 1, None)],
         n.BOM_ITEMS: [edge("BAD-E-DUP", "BIW-G60", "SEALANT-A"), edge("BAD-E-DUP", "BIW-G60", "SEALANT-A"),
@@ -201,12 +207,17 @@ def bad_rows(start: date, days: int) -> dict[str, list[tuple]]:
                       edge("BAD-E-SCRAP", "BIW-G60", "CLIP", scrap="100"),
                       edge("BAD-E-VALID", "BIW-G60", "CLIP", vfrom=start, vto=start),
                       edge("BAD-E-RULE", "BIW-G60", "CLIP", rule="PANO &| HUD"),
+                      edge("BAD-E-DEEP", "BIW-G60", "CLIP", rule="(" * 300 + "PANO" + ")" * 300),   # invalid_rule
+                      edge("BAD-E-BIG", "BIW-G60", "CLIP", qty="12345678901"),                      # quantity_too_large
+                      edge("BAD-E-OLD", "BIW-G60", "CLIP", vfrom=date(1999, 12, 31)),               # date_out_of_range
                       edge("BAD-E-CYC1", "BIW-G60", "BAD-CYC-A"),
                       edge("BAD-E-CYC2", "BAD-CYC-A", "BAD-CYC-B"), edge("BAD-E-CYC3", "BAD-CYC-B", "BAD-CYC-A")],
         n.PRODUCTION_ORDERS: [order("BAD-O-PLANT", plant="NOPE"), order("BAD-O-MODEL", model="NOPE"),
                               order("BAD-O-QTY", qty=0), order("BAD-O-DATE", day=None),
                               order("BAD-O-CODE", options=("B58", "not a code")),
-                              order("BAD-O-DUP"), order("BAD-O-DUP")],
+                              order("BAD-O-DUP"), order("BAD-O-DUP"),
+                              order("BAD-O-NOOPT", options=None),                         # missing_option_codes
+                              order("BAD-O-FAR", day=date(2101, 1, 3))],                  # date_out_of_range
     }
 
 

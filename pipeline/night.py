@@ -80,7 +80,7 @@ def validate(tables: dict[str, DataFrame], engine: dict) -> Screened:
 
 def check_input(suites: Suites, screened: Screened, gates: dict) -> GateResult:
     return input_gate(suites, screened.rows, screened.used, screened.reconciliation, screened.quarantine_by_reason,
-                      float(gates["max_quarantined_pct"]))
+                      float(gates["max_quarantined_pct"]), int(gates.get("min_quarantined_rows", 0)))
 
 
 def explode(screened: Screened, run_id: str, engine: dict) -> OrderDemand:

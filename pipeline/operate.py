@@ -60,6 +60,12 @@ def status_lines(spark: SparkSession, lake: str, last: int = 10) -> list[str]:
     return lines
 
 
+def serving_run_id(spark: SparkSession, lake: str) -> str | None:
+    """The run whose state the lake serves (after a restore: the restored run), or None."""
+    run = lk.serving_run(spark, lake)
+    return run.run_id if run is not None else None
+
+
 # ---- diff --------------------------------------------------------------------------------------
 
 def _run_demand(spark: SparkSession, lake: str, run_id: str | None):

@@ -110,6 +110,12 @@ INVALID_QUANTITY = "invalid_quantity"
 MISSING_DATE = "missing_date"
 MALFORMED_OPTION_CODE = "malformed_option_code"
 MODEL_BLOCKED = "model_blocked"
+# beyond the contract's list (docs/data-quality.md): bounds the engine needs to be exact
+UNKNOWN_UNIT = "unknown_unit"                       # unit not one of UNITS
+DATE_OUT_OF_RANGE = "date_out_of_range"             # a date outside [DATE_MIN, DATE_MAX]
+QUANTITY_TOO_LARGE = "quantity_too_large"           # quantity x (1 + scrap) of one edge >= 1e10
+MISSING_OPTION_CODES = "missing_option_codes"       # option_codes null (no options is an empty list)
+UNITS = ("H87", "KGM", "MTR", "LTR", "MTK")         # contract: UN/ECE Rec. 20 codes
 # quarantine reasons of the long-term plan (volume_plan, option_take_rates)
 INVALID_MONTH = "invalid_month"                     # null or not the first day of a month
 INVALID_PLANNED_UNITS = "invalid_planned_units"     # null or negative

@@ -42,11 +42,15 @@ def history(spark, sources, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def solr():
-    """The test SolrCloud (conf/test.yaml: 127.0.0.1:8984), started once, stopped at the end of the session."""
+    """The test SolrCloud (conf/test.yaml: nodes on 127.0.0.1:8984 and :8994, ZooKeeper :9984), started
+    fresh once (the tests count collections), stopped at the end of the session."""
+    import shutil
     from adapters import solr_server
     from pipeline import config
 
     conf = config.load("test")["solr"]
+    solr_server.stop(conf)
+    shutil.rmtree(solr_server.home(conf), ignore_errors=True)
     solr_server.start(conf)
     yield conf
     solr_server.stop(conf)

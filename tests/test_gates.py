@@ -4,7 +4,7 @@ import json
 import pytest
 
 from jobs import cli, nightly_demand
-from pipeline.gates import count_checks, expectation, load_suites
+from pipeline.gates import allowed_rows, count_checks, expectation, load_suites
 from schemas import names as n
 
 
@@ -24,6 +24,17 @@ def test_quarantine_share_counts_own_defects_only():
     over = {n.PRODUCTION_ORDERS: {n.MODEL_BLOCKED: 60, n.DUPLICATE_KEY: 6}}
     gate = count_checks(_counts(100, 34, 66), over, 5)
     assert not gate.passed and "6.0% of rows quarantined" in gate.failures[0]
+
+
+def test_one_bad_row_of_a_small_table_does_not_fail_the_night():
+    """A 12-row plan table with one bad row is 8 % quarantined: over 5 %, but within min_quarantined_rows."""
+    plan = {n.VOLUME_PLAN: {"read": 12, "used": 11, "quarantined": 1}}
+    bad = {n.VOLUME_PLAN: {n.DUPLICATE_KEY: 1}}
+    assert not count_checks(plan, bad, 5).passed
+    assert count_checks(plan, bad, 5, min_rows=1).passed
+    two = {n.VOLUME_PLAN: {"read": 12, "used": 10, "quarantined": 2}}
+    assert not count_checks(two, {n.VOLUME_PLAN: {n.DUPLICATE_KEY: 2}}, 5, min_rows=1).passed
+    assert allowed_rows(12, 5, 1) == 1 and allowed_rows(1000, 5, 1) == 50 and allowed_rows(0, 5, 1) == 0
 
 
 def _spec(kind, **kwargs):

@@ -85,5 +85,20 @@ def test_missing_table_and_wrong_type_are_listed_together(spark, source, tmp_pat
     parts = spark.read.parquet(str(source / n.PARTS)).withColumn(n.LEAD_TIME_DAYS, F.col(n.LEAD_TIME_DAYS).cast("string"))
     shutil.rmtree(broken / n.PARTS)
     parts.write.parquet(str(broken / n.PARTS))
+    orders = spark.read.parquet(str(source / n.PRODUCTION_ORDERS)).withColumn(n.QUANTITY, F.col(n.QUANTITY).cast("bigint"))
+    shutil.rmtree(broken / n.PRODUCTION_ORDERS)
+    orders.write.parquet(str(broken / n.PRODUCTION_ORDERS))
     assert cli.main(["run", "--source", str(broken), "--lake", str(tmp_path / "lake")]) == 2
-    _one_clear_line(capfd, "bom_items: missing table", "parts.lead_time_days: type string, expected int")
+    _one_clear_line(capfd, "bom_items: missing table", "parts.lead_time_days: type string, expected int",
+                    "production_orders.quantity: type bigint, expected int")   # wider: refused, never cut
+
+
+def test_column_types_narrower_than_the_contract_widen_and_wider_ones_are_refused():
+    from pyspark.sql.types import DecimalType, IntegerType, LongType, ShortType
+    from adapters.lake import widens_losslessly
+
+    assert widens_losslessly(DecimalType(10, 2), DecimalType(18, 6)) and widens_losslessly(ShortType(), IntegerType())
+    assert widens_losslessly(IntegerType(), DecimalType(18, 6))
+    assert not widens_losslessly(DecimalType(38, 6), DecimalType(18, 6))     # 32 integer digits do not fit 12
+    assert not widens_losslessly(DecimalType(18, 8), DecimalType(18, 6))     # scale 8 would be rounded
+    assert not widens_losslessly(LongType(), IntegerType()) and not widens_losslessly(LongType(), DecimalType(18, 6))

@@ -8,6 +8,7 @@ import requests
 from pyspark.sql import functions as F
 
 from adapters import solr as publish
+from adapters import solr_server
 from jobs import cli
 from schemas import names as n
 
@@ -21,17 +22,25 @@ def lake(history, tmp_path_factory):
     return copy
 
 
+def api(solr):
+    return publish.Collections(solr["url"], solr_server.auth(solr, "writer"))
+
+
+def reader(solr):
+    return solr_server.auth(solr, "reader")
+
+
 def clear(solr) -> None:
     """Delete every demand collection except the alias target (a clean slate for retention tests)."""
-    api = publish.Collections(solr["url"])
-    serving = api.aliases().get(solr["alias"])
-    for name in api.collections():
+    admin = api(solr)
+    serving = admin.aliases().get(solr["alias"])
+    for name in admin.collections():
         if name.startswith(solr["collection_prefix"]) and name != serving:
-            api.delete(name)
+            admin.delete(name)
 
 
 def alias_target(solr):
-    return publish.Collections(solr["url"]).aliases().get(solr["alias"])
+    return api(solr).aliases().get(solr["alias"])
 
 
 def last_run(spark, lake):
@@ -41,7 +50,7 @@ def last_run(spark, lake):
 def all_docs(solr) -> dict:
     reply = requests.get(f"{solr['url']}/{solr['alias']}/select",
                          params={"q": "*:*", "rows": 100_000, "fl": "id,plant_id,part_id,bucket,quantity_exact,run_id",
-                                 "wt": "json"}, timeout=60)
+                                 "wt": "json"}, timeout=60, auth=reader(solr))
     reply.raise_for_status()
     return {d["id"]: d for d in reply.json()["response"]["docs"]}
 
@@ -59,7 +68,7 @@ def test_publish_then_query_answers_equal_demand_summary(spark, solr, lake):
         assert Decimal(doc["quantity_exact"]) == row.quantity and doc["run_id"] == row.run_id
     # a planner's facet query: weekly demand of one part per plant, through the alias
     part = summary[0].part_id
-    reply = requests.get(f"{solr['url']}/{solr['alias']}/select", timeout=60, params={
+    reply = requests.get(f"{solr['url']}/{solr['alias']}/select", timeout=60, auth=reader(solr), params={
         "q": f"part_id:\"{part}\" AND bucket:week", "rows": 0, "wt": "json",
         "json.facet": '{plants:{type:terms,field:plant_id,facet:{qty:"sum(quantity)"}}}'}).json()
     solr_totals = {b["val"]: b["qty"] for b in reply["facets"]["plants"]["buckets"]}
@@ -83,7 +92,7 @@ def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(s
     first = alias_target(solr)
     assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
     second = alias_target(solr)
-    assert second != first and {first, second} <= set(publish.Collections(solr["url"]).collections())
+    assert second != first and {first, second} <= set(api(solr).collections())
     assert cli.main(["rollback"]) == 0
     assert alias_target(solr) == first
     assert cli.main(["rollback", "--to", second.removeprefix(solr["collection_prefix"])]) == 0
@@ -94,7 +103,7 @@ def test_old_collections_beyond_the_retention_are_deleted(spark, solr, history, 
     clear(solr)
     for run_id in history.run_ids:
         assert cli.main(["publish", "--lake", str(lake), "--run-id", run_id]) == 0
-    ours = [c for c in publish.Collections(solr["url"]).collections() if c.startswith(solr["collection_prefix"])]
+    ours = [c for c in api(solr).collections() if c.startswith(solr["collection_prefix"])]
     assert len(ours) == solr["keep_collections"] and alias_target(solr) == ours[-1]
 
 
@@ -113,7 +122,7 @@ def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_col
     err = capfd.readouterr().err
     assert "bomflow: error: indexing into" in err and "Traceback" not in err
     assert alias_target(solr) == serving
-    assert f"{solr['collection_prefix']}{failing_run}" not in publish.Collections(solr["url"]).collections()
+    assert f"{solr['collection_prefix']}{failing_run}" not in api(solr).collections()
     run = [r for r in spark.read.format("delta").load(str(lake / n.RUNS)).collect() if r.run_id == failing_run][0]
     assert run.publish_status == "failed"
 
@@ -122,3 +131,76 @@ def test_solr_not_running_is_one_clear_error(lake, capfd):
     assert cli.main(["publish", "--lake", str(lake), "--solr", "http://127.0.0.1:9/solr"]) == 2
     err = capfd.readouterr().err
     assert "Solr is not reachable at http://127.0.0.1:9/solr" in err and "bomflow solr start" in err
+
+
+# --- a production-grade local Solr: persistence, replicas, authorisation ------------------------------------
+
+def count(solr, url=None) -> int:
+    reply = requests.get(f"{url or solr['url']}/{solr['alias']}/select", params={"q": "*:*", "rows": 0, "wt": "json"},
+                         timeout=60, auth=reader(solr))
+    reply.raise_for_status()
+    return reply.json()["response"]["numFound"]
+
+
+def test_stop_start_and_kill_9_keep_the_alias_and_every_document(solr, lake):
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    serving, documents = alias_target(solr), count(solr)
+    assert solr_server.stop(solr)
+    assert not solr_server.is_up(solr["url"])
+    solr_server.start(solr)
+    assert (alias_target(solr), count(solr)) == (serving, documents)
+    for part in ("node1", "node2", "zk"):
+        assert solr_server.kill(solr, part)
+    solr_server.start(solr)
+    assert (alias_target(solr), count(solr)) == (serving, documents)
+
+
+def test_kill_9_of_solr_mid_publish_leaves_the_alias_and_a_republish_succeeds(solr, history, lake, monkeypatch):
+    clear(solr)
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
+    serving = alias_target(solr)
+    real_count = publish.Collections.count
+
+    def killed_after_indexing(self, collection):   # every Solr process dies between indexing and the swap
+        for part in ("node1", "node2", "zk"):
+            solr_server.kill(solr, part)
+        return real_count(self, collection)
+    monkeypatch.setattr(publish.Collections, "count", killed_after_indexing)
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 2
+    monkeypatch.undo()
+    solr_server.start(solr)
+    assert alias_target(solr) == serving
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
+    assert alias_target(solr) == f"{solr['collection_prefix']}{history.run_ids[2]}"
+
+
+def test_one_node_down_still_answers_and_a_publish_fails_cleanly(solr, history, lake, capfd):
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
+    serving, documents = alias_target(solr), count(solr)
+    assert all(len(replicas) == 2 for replicas in solr_server.cluster_status(solr)["replicas"].values())
+    try:
+        assert solr_server.kill(solr, "node2")
+        assert count(solr) == documents                                   # node 1 answers alone
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 2
+        assert "1 live node(s), a collection needs 2 replicas" in capfd.readouterr().err
+        assert alias_target(solr) == serving
+        assert solr_server.kill(solr, "node1") and solr_server.start(solr)   # node 2 back, node 1 restarted
+        assert solr_server.kill(solr, "node1")
+        second = solr_server.node_url(solr_server.node_ports(solr)[1])
+        assert count(solr, second) == documents                           # and node 2 answers alone
+    finally:
+        solr_server.start(solr)
+    assert not solr_server.cluster_status(solr)["down_replicas"]
+
+
+def test_only_the_writer_may_change_solr(solr, lake):
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    serving = alias_target(solr)
+    delete = {"action": "DELETE", "name": serving, "wt": "json"}
+    anonymous = requests.get(f"{solr['url']}/admin/collections", params=delete, timeout=60)
+    as_reader = requests.get(f"{solr['url']}/admin/collections", params=delete, timeout=60, auth=reader(solr))
+    update = requests.post(f"{solr['url']}/{serving}/update", json={"delete": {"query": "*:*"}}, timeout=60,
+                           auth=reader(solr), params={"commit": "true"})
+    assert (anonymous.status_code, as_reader.status_code, update.status_code) == (401, 403, 403)
+    assert requests.get(f"{solr['url']}/{serving}/select", params={"q": "*:*"}, timeout=60).status_code == 401
+    assert alias_target(solr) == serving and count(solr) > 0

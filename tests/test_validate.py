@@ -1,5 +1,7 @@
 """Every contract check finds its bad row, and nothing is lost: clean + problem rows = rows read."""
 
+from datetime import date
+
 from schemas import names as n
 from tests.builders import DAY, Case, edge, order, part
 from transforms.screen import screen
@@ -10,7 +12,8 @@ def bad_case() -> Case:
              part("DUP"), part("DUP"),                                        # duplicate_key (both rows)
              part("ODD", "gizmo"),                                            # unknown_part_type
              part("NOSUP", supplier=None),                                    # purchased_without_supplier
-             part("LATE", "assembly", lead=-1)]                               # invalid_lead_time
+             part("LATE", "assembly", lead=-1),                               # invalid_lead_time
+             part("PCS", unit="PCS")]                                         # unknown_unit
     bom = [edge("M1", "ASM", bom_item_id="OK1"), edge("ASM", "BUY", bom_item_id="OK2"),
            edge("M1", "PH", bom_item_id="OK3"), edge("PH", "BUY", bom_item_id="OK4"),
            edge("NOWHERE", "BUY", bom_item_id="B-PARENT"),                   # unknown_parent
@@ -21,12 +24,18 @@ def bad_case() -> Case:
            edge("M1", "BUY", scrap="100", bom_item_id="B-SCRAP"),            # scrap_out_of_range
            edge("M1", "BUY", valid_from=DAY, valid_to=DAY, bom_item_id="B-VALID"),  # invalid_validity
            edge("M1", "BUY", rule="AA &| BB", bom_item_id="B-RULE"),         # invalid_rule
-           edge("ASM", "PH", bom_item_id="B-CYC1"), edge("PH", "ASM", bom_item_id="B-CYC2")]  # cycle
+           edge("ASM", "PH", bom_item_id="B-CYC1"), edge("PH", "ASM", bom_item_id="B-CYC2"),  # cycle
+           edge("M1", "BUY", rule="(" * 500 + "AA" + ")" * 500, bom_item_id="B-DEEP"),  # invalid_rule, no RecursionError
+           edge("M1", "BUY", rule=" | ".join(f"C{i:02d}" for i in range(17)), bom_item_id="B-WIDE"),  # 17 codes
+           edge("M1", "BUY", "12345678901", bom_item_id="B-BIG"),           # quantity_too_large
+           edge("M1", "BUY", valid_from=date(1999, 12, 31), bom_item_id="B-OLD")]  # date_out_of_range
     orders = [order("O-OK", "M1", ["AA"]),
               order("O-PLANT", "M1", plant="NOPE"), order("O-MODEL", "NOPE"),
               order("O-QTY", "M1", quantity=0), order("O-DATE", "M1", day=None),
               order("O-CODE", "M1", ["AA", "bad code"]),
-              order("O-DUP", "M1"), order("O-DUP", "M1")]
+              order("O-DUP", "M1"), order("O-DUP", "M1"),
+              order("O-FAR", "M1", day=date(2101, 1, 1)),                    # date_out_of_range
+              {**order("O-NOOPT", "M1"), "option_codes": None}]              # missing_option_codes
     case = Case(parts=parts, bom_items=bom, production_orders=orders)
     case.plants = [{"plant_id": "P1", "name": "P1", "country": "DE", "bpns": None}]
     case.vehicle_models = [{"model_id": "M1", "brand": "B", "name": "M1"}]
@@ -49,6 +58,9 @@ def test_each_reason_is_found(spark):
         (n.PRODUCTION_ORDERS, "O-PLANT", n.UNKNOWN_PLANT), (n.PRODUCTION_ORDERS, "O-MODEL", n.UNKNOWN_MODEL),
         (n.PRODUCTION_ORDERS, "O-QTY", n.INVALID_QUANTITY), (n.PRODUCTION_ORDERS, "O-DATE", n.MISSING_DATE),
         (n.PRODUCTION_ORDERS, "O-CODE", n.MALFORMED_OPTION_CODE), (n.PRODUCTION_ORDERS, "O-DUP", n.DUPLICATE_KEY),
+        (n.PARTS, "PCS", n.UNKNOWN_UNIT), (n.BOM_ITEMS, "B-DEEP", n.INVALID_RULE), (n.BOM_ITEMS, "B-WIDE", n.INVALID_RULE),
+        (n.BOM_ITEMS, "B-BIG", n.QUANTITY_TOO_LARGE), (n.BOM_ITEMS, "B-OLD", n.DATE_OUT_OF_RANGE),
+        (n.PRODUCTION_ORDERS, "O-FAR", n.DATE_OUT_OF_RANGE), (n.PRODUCTION_ORDERS, "O-NOOPT", n.MISSING_OPTION_CODES),
     }
 
 

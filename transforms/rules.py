@@ -136,12 +136,46 @@ def _dnf(node: _Node, negate: bool, max_terms: int) -> tuple[Term, ...]:
     return result
 
 
+MAX_RULE_CHARS = 2000   # longer rule text is refused before parsing
+MAX_RULE_DEPTH = 64     # nesting of parentheses and negations
+MAX_RULE_CODES = 16     # distinct codes: the plan's exact P(rule) enumerates up to 2^16 joint outcomes
+
+
+def _check_size(text: str) -> None:
+    """Refuse rules the recursive parser and the DNF should not be asked to take (clear reasons, no RecursionError)."""
+    if len(text) > MAX_RULE_CHARS:
+        raise RuleError(f"rule is {len(text)} characters long (limit {MAX_RULE_CHARS})")
+    parens = negations = deepest = 0
+    for token in _tokens(text):
+        if token == "(":
+            parens += 1
+        elif token == ")":
+            parens -= 1
+        elif token == "!":
+            negations += 1
+        else:   # a code or an operator ends a run of negations
+            negations = 0
+        deepest = max(deepest, parens + negations)
+    if deepest > MAX_RULE_DEPTH:
+        raise RuleError(f"rule is nested {deepest} levels deep (limit {MAX_RULE_DEPTH})")
+
+
 def to_dnf(text: str | None, max_terms: int = 4096) -> tuple[Term, ...]:
     """The rule as DNF terms; () means never true, ALWAYS for a null/blank rule."""
-    tree = parse(text)
-    if tree is None:
-        return ALWAYS
-    return tuple(sorted(_dnf(tree, False, max_terms), key=lambda t: (sorted(t[0]), sorted(t[1]))))
+    if text is not None:
+        _check_size(text)
+    try:
+        tree = parse(text)
+        if tree is None:
+            return ALWAYS
+        terms = _dnf(tree, False, max_terms)
+    except RecursionError:
+        raise RuleError(f"rule is nested too deeply to parse (limit {MAX_RULE_DEPTH})") from None
+    codes = {code for pos, neg in terms for code in pos | neg}
+    if len(codes) > MAX_RULE_CODES:
+        raise RuleError(f"rule names {len(codes)} distinct codes (limit {MAX_RULE_CODES}: the plan's exact "
+                        "probability enumerates every joint outcome of them)")
+    return tuple(sorted(terms, key=lambda t: (sorted(t[0]), sorted(t[1]))))
 
 
 def rule_key(rule: Column) -> Column:

@@ -46,8 +46,26 @@ def check_parts(parts: DataFrame) -> DataFrame:
         Check(n.PURCHASED_WITHOUT_SUPPLIER, (part_type == n.PURCHASED) & (supplier == ""),
               F.lit("purchased part without supplier_id")),
         Check(n.INVALID_LEAD_TIME, lead.isNull() | (lead < 0), fmt("lead_time_days %s is not >= 0", lead)),
+        Check(n.UNKNOWN_UNIT, F.col(n.UNIT).isNull() | ~F.col(n.UNIT).isin(*n.UNITS),
+              fmt("unit '%s' is not one of " + "/".join(n.UNITS), F.col(n.UNIT))),
     ]
     return annotate(parts, n.PARTS, checks, parts.columns)
+
+
+DATE_MIN, DATE_MAX = "2000-01-01", "2100-12-31"   # dates outside are typos (or epoch defaults), never plans
+MAX_EDGE_FACTOR = 10 ** 10                         # schemas/quantities.py: EDGE_FACTOR holds 10 integer digits
+
+
+def date_check(*columns: str) -> Check:
+    """date_out_of_range for the first of `columns` outside [DATE_MIN, DATE_MAX] (nulls are other checks')."""
+    def outside(c):
+        return F.coalesce((F.col(c) < F.lit(DATE_MIN).cast("date")) | (F.col(c) > F.lit(DATE_MAX).cast("date")),
+                          F.lit(False))
+    condition, detail = F.lit(False), F.lit(None).cast("string")
+    for c in reversed(columns):
+        detail = F.when(outside(c), fmt(f"{c} %s is outside {DATE_MIN}..{DATE_MAX}", F.col(c))).otherwise(detail)
+        condition = condition | outside(c)
+    return Check(n.DATE_OUT_OF_RANGE, condition, detail)
 
 
 def _invalid_rules_frame(spark, invalid: list[tuple[str, str]]) -> DataFrame:
@@ -84,6 +102,10 @@ def check_bom_items(bom_items: DataFrame, clean_parts: DataFrame, clean_models: 
         Check(n.SCRAP_OUT_OF_RANGE, (scrap < 0) | (scrap >= 100), fmt("scrap_pct %s is outside [0, 100)", scrap)),
         Check(n.INVALID_VALIDITY, valid_from.isNotNull() & valid_to.isNotNull() & (valid_to <= valid_from),
               fmt("valid_to %s is not after valid_from %s", valid_to, valid_from)),
+        date_check(n.VALID_FROM, n.VALID_TO),
+        Check(n.QUANTITY_TOO_LARGE, F.coalesce(quantity * (F.lit(100) + scrap) >= F.lit(MAX_EDGE_FACTOR * 100), F.lit(False)),
+              fmt(f"quantity %s with scrap_pct %s reaches the engine's bound of {MAX_EDGE_FACTOR:.0e} per edge",
+                  quantity, scrap)),
         Check(n.INVALID_RULE, F.col("rule_error").isNotNull(), fmt("rule '%s': %s", F.col(n.RULE), F.col("rule_error"))),
         Check(n.CYCLE, F.coalesce(F.col("_on_cycle"), F.lit(False)),
               fmt("edge %s -> %s lies on a cycle of the BOM", F.col(n.PARENT_ID), F.col(n.CHILD_ID))),
@@ -98,12 +120,16 @@ def check_orders(orders: DataFrame, clean_plants: DataFrame, clean_models: DataF
               .transform(lambda df: flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
               .transform(lambda df: with_blocked_cause(df, blocked)))
     quantity, options = F.col(n.QUANTITY), F.coalesce(F.col(n.OPTION_CODES), F.array().cast("array<string>"))
+    # an order whose option list is unknown would switch on every `!X` edge: quarantined, never guessed
     malformed = F.exists(options, lambda c: c.isNull() | ~c.rlike(f"^{CODE_PATTERN.pattern}$"))
     checks = [
         Check(n.UNKNOWN_PLANT, ~F.col("_plant_known"), fmt("plant_id '%s' is not a valid plant", F.col(n.PLANT_ID))),
         Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
         Check(n.INVALID_QUANTITY, quantity.isNull() | (quantity < 1), fmt("quantity %s is not >= 1", quantity)),
         Check(n.MISSING_DATE, F.col(n.PRODUCTION_DATE).isNull(), F.lit("production_date is null")),
+        date_check(n.PRODUCTION_DATE),
+        Check(n.MISSING_OPTION_CODES, F.col(n.OPTION_CODES).isNull(),
+              F.lit("option_codes is null (an order without options has an empty list)")),
         Check(n.MALFORMED_OPTION_CODE, malformed,
               fmt("option_codes %s hold a code outside [A-Z0-9]{2,12}", F.to_json(options))),
     ]

@@ -11,12 +11,13 @@ from pyspark.sql import functions as F
 from schemas import names as n
 from transforms.row_checks import REASON, Check, annotate, flag, fmt
 from transforms.rules import CODE_PATTERN
-from transforms.validate import blocked_check, with_blocked_cause
+from transforms.validate import blocked_check, date_check, with_blocked_cause
 
 
 def _month_check(month) -> Check:
     return Check(n.INVALID_MONTH, month.isNull() | (F.dayofmonth(month) != 1),
                  fmt("month %s is not the first day of a month", month))
+
 
 
 def check_take_rates(rates: DataFrame, clean_models: DataFrame, blocked: DataFrame) -> DataFrame:
@@ -30,6 +31,7 @@ def check_take_rates(rates: DataFrame, clean_models: DataFrame, blocked: DataFra
     checks = [
         Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
         _month_check(F.col(n.MONTH_START)),
+        date_check(n.MONTH_START),
         Check(n.MALFORMED_OPTION_CODE, ~F.coalesce(code.rlike(f"^{CODE_PATTERN.pattern}$"), F.lit(False)),
               fmt("option_code '%s' is outside [A-Z0-9]{2,12}", code)),
         Check(n.TAKE_RATE_OUT_OF_RANGE, rate.isNull() | (rate < 0) | (rate > 1),
@@ -56,6 +58,7 @@ def check_volume_plan(plan: DataFrame, clean_plants: DataFrame, clean_models: Da
         Check(n.UNKNOWN_PLANT, ~F.col("_plant_known"), fmt("plant_id '%s' is not a valid plant", F.col(n.PLANT_ID))),
         Check(n.UNKNOWN_MODEL, ~F.col("_model_known"), fmt("model_id '%s' is not a valid model", F.col(n.MODEL_ID))),
         _month_check(F.col(n.MONTH_START)),
+        date_check(n.MONTH_START),
         Check(n.INVALID_PLANNED_UNITS, units.isNull() | (units < 0), fmt("planned_units %s is not >= 0", units)),
         Check(n.TAKE_RATES_QUARANTINED, F.col("_rates_lost").isNotNull(),
               fmt("%s option_take_rates row(s) of this model and month are quarantined", F.col("_rates_lost"))),
