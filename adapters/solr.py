@@ -37,6 +37,12 @@ class Published:
     previous: str | None
 
 
+def node_url(node_name: str) -> str:
+    """Solr's node name (127.0.0.1:8984_solr) as a base URL."""
+    host, _, context = node_name.partition("_")
+    return f"http://{host}/{context.replace('%2F', '/') or 'solr'}"
+
+
 class Collections:
     """The few Collections API calls bomflow needs, over plain HTTP, as `auth` (user, password)."""
 
@@ -68,7 +74,12 @@ class Collections:
         return self.call("LISTALIASES").get("aliases", {})
 
     def live_nodes(self) -> list[str]:
-        return self.call("CLUSTERSTATUS").get("cluster", {}).get("live_nodes", [])
+        """Nodes ZooKeeper lists as live that also answer now (a killed node stays listed until its
+        ZooKeeper session expires)."""
+        from adapters.solr_server import is_up
+
+        listed = self.call("CLUSTERSTATUS").get("cluster", {}).get("live_nodes", [])
+        return [node for node in listed if is_up(node_url(node))]
 
     def create(self, name: str, configset: str, replicas: int = 1) -> None:
         live = self.live_nodes()
@@ -142,7 +153,13 @@ def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = Non
     if collection in existing and previous != collection:
         api.delete(collection)           # a half-built leftover of an earlier attempt
     if collection not in api.collections():
-        api.create(collection, conf["configset"], int(conf.get("replicas", 1)))
+        try:
+            api.create(collection, conf["configset"], int(conf.get("replicas", 1)))
+        except PublishError as err:
+            if collection in (_quietly(api.collections) or []):
+                _quietly(api.delete, collection)   # a CREATE that failed half-way
+            err.run_id = run_id
+            raise
     docs = solr_documents(summary).localCheckpoint(eager=True)
     expected = docs.count()
     try:
@@ -275,8 +292,9 @@ def root_cause(err: BaseException) -> str:
     return (causes[-1] if causes else lines[0] if lines else type(err).__name__)[:300]
 
 
-def _quietly(action, *args) -> None:
+def _quietly(action, *args):
     try:
-        action(*args)
+        return action(*args)
     except Exception as err:  # cleanup must not hide the original error
         log.warning("event=cleanup_failed error=%s", err)
+        return None
