@@ -1,7 +1,7 @@
 """One writer at a time on a lake: a lease file, `<lake>/_bomflow_lease.json`.
 
 Every command that writes the lake or serves from it (run, partial run, restore, maintain,
-publish, export) holds the lease while it works. Taking it is an exclusive create (O_EXCL), so
+publish, export) holds the lease while it works. Taking it is an exclusive create (a hard link of the complete file), so
 of two commands started together exactly one gets it; the other is refused at once with the
 holder's name, or waits for it with `--wait SECONDS`.
 
@@ -11,7 +11,7 @@ takes it over. Taking over is a rename of the stale file to a unique name, which
 can win, followed by the same exclusive create. A lease whose pid is gone on this host is stale
 at once.
 
-The lake must be on a local or POSIX-shared filesystem for O_EXCL and rename to be atomic.
+The lake must be on a local or POSIX-shared filesystem for link and rename to be atomic.
 """
 import json
 import logging
@@ -83,13 +83,18 @@ def is_stale(lease: Lease, stale_after: float) -> bool:
 
 
 def _create(path: Path, lease: Lease) -> bool:
+    """Create the lease file with its whole content, or False if it exists: the content is written to a
+    file of our own first and hard-linked into place (link fails if the name exists), so a reader
+    never finds an empty or half-written lease."""
+    staging = path.with_name(f"{path.name}.{lease.token}")
+    staging.write_text(json.dumps(asdict(lease)))
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.link(staging, path)
+        return True
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as out:
-        json.dump(asdict(lease), out)
-    return True
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 def _rewrite(path: Path, lease: Lease) -> None:

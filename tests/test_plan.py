@@ -82,7 +82,11 @@ def test_plan_quarantine_reasons(spark):
                                take_rate("M1", JUNE, "HUD", "1.5"), take_rate("NOPE", MAY, "HUD", "0.1"),
                                take_rate("M1", date(2026, 7, 3), "HUD", "0.1")]
     case.volume_plan += [plan_row("P1", "M1", JUNE, 10), plan_row("P1", "NOPE", MAY, 5), plan_row("P9", "M1", MAY, 5),
-                         plan_row("P1", "M1", date(2026, 8, 1), -1)]
+                         plan_row("P1", "M1", date(2026, 8, 1), -1),
+                         plan_row("P1", "M1", date(2026, 9, 1), 5), plan_row("P1", "M1", date(2026, 9, 1), 6),
+                         plan_row("P1", "M1", date(2101, 1, 1), 5)]
+    case.option_take_rates += [take_rate("M1", date(1999, 1, 1), "HUD", "0.1"),
+                               take_rate("M1", date(2026, 9, 1), "HUD", "0.1"), take_rate("M1", date(2026, 9, 1), "HUD", "0.2")]
     result = order_demand(case.frames(spark), run_id="t")
     reasons = {(r.table_name, r.row_key, r.reason) for r in result.problems.collect()}
     assert reasons == {
@@ -95,6 +99,10 @@ def test_plan_quarantine_reasons(spark):
         (n.VOLUME_PLAN, "P1|NOPE|2026-05-01", n.UNKNOWN_MODEL),
         (n.VOLUME_PLAN, "P9|M1|2026-05-01", n.UNKNOWN_PLANT),
         (n.VOLUME_PLAN, "P1|M1|2026-08-01", n.INVALID_PLANNED_UNITS),
+        (n.VOLUME_PLAN, "P1|M1|2026-09-01", n.DUPLICATE_KEY),            # one duplicated plan key: its two rows,
+        (n.VOLUME_PLAN, "P1|M1|2101-01-01", n.DATE_OUT_OF_RANGE),       # never the night
+        (n.OPTION_TAKE_RATES, "M1|1999-01-01|HUD", n.DATE_OUT_OF_RANGE),
+        (n.OPTION_TAKE_RATES, "M1|2026-09-01|HUD", n.DUPLICATE_KEY),
     }
     # the clean plan row still gets exactly its demand
     assert_matches(demand_of(plan_part(result)), reference.explode_plan(hand_case().rows()))
