@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from pyspark.sql import functions as F
 
 from jobs import cli
 from pipeline.faults import VARIABLE as FAILPOINT, InjectedFault
-from pipeline.generate import BLOCKED_BY_BAD_ROWS
+from pipeline.generate import BLOCKED_BY_BAD_ROWS, bad_rows
 from schemas import names as n
-from tests.builders import SAMPLE_ORDERS as ORDERS, generated_source, read_table
+from tests.builders import SAMPLE_ORDERS as ORDERS, SAMPLE_START, generated_source, read_table
 
 INJECTED = {
     (n.PARTS, "BAD-DUP", n.DUPLICATE_KEY), (n.PARTS, "BAD-TYPE", n.UNKNOWN_PART_TYPE),
@@ -89,7 +90,9 @@ def test_runs_row_reconciles_every_input_table(spark, good_then_bad):
                            n.VOLUME_PLAN, n.OPTION_TAKE_RATES}
     for table, c in counts.items():
         assert c["read"] == c["used"] + c["quarantined"], table
-    assert counts[n.PRODUCTION_ORDERS]["read"] == ORDERS + 7
+    injected_orders = len(bad_rows(date.fromisoformat(SAMPLE_START), 28)[n.PRODUCTION_ORDERS])
+    assert injected_orders == len({key for table, key, _ in INJECTED if table == n.PRODUCTION_ORDERS}) + 1  # BAD-O-DUP twice
+    assert counts[n.PRODUCTION_ORDERS]["read"] == ORDERS + injected_orders
     assert json.loads(last.blocked_models).keys() == {BLOCKED_BY_BAD_ROWS}
     assert Path(last.validation_docs.removeprefix("file://")).is_file()
 
