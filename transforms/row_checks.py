@@ -55,7 +55,9 @@ def key_copies(df: DataFrame, keys: tuple[str, ...]) -> DataFrame:
     present = F.lit(True)
     for key in keys:
         present = present & F.col(key).isNotNull()
-    return (df.select(*keys).where(present).groupBy(*keys)
+    # fresh attributes (alias), so a join back to df never self-joins one lineage: with adaptive
+    # execution off, a checkpointed copy of df's own key attributes cannot be told apart from df's
+    return (df.where(present).select(*[F.col(k).alias(k) for k in keys]).groupBy(*keys)
             .agg(F.count(F.lit(1)).alias(_COPIES)).where(F.col(_COPIES) > 1))
 
 
