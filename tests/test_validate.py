@@ -86,3 +86,30 @@ def test_a_row_failing_several_checks_is_one_problem_row_naming_each(spark):
     rows = screen(case.frames(spark), max_rule_terms=4096).problems.where("row_key = 'B-TWICE'").collect()
     assert len(rows) == 1 and rows[0].reason == n.NON_POSITIVE_QUANTITY
     assert n.SCRAP_OUT_OF_RANGE in rows[0].detail and "150" in rows[0].detail
+
+
+def test_driver_built_tables_round_trip_exactly_and_never_need_a_python_worker(spark):
+    """local_frame (rules, blocked models, probabilities): the same rows as spark.createDataFrame, types
+    included, but planned in the JVM (a createDataFrame frame is a Python RDD, re-run by every reader)."""
+    from decimal import Decimal
+    from pyspark.sql import Row
+    from pyspark.sql.types import (ArrayType, DateType, DecimalType, LongType, StringType, StructField,
+                                   StructType)
+    from transforms.local import local_frame
+
+    term = StructType([StructField("pos", ArrayType(StringType())), StructField("neg", ArrayType(StringType()))])
+    schema = StructType([StructField("key", StringType()), StructField("p", DecimalType(38, 18)),
+                         StructField("day", DateType()), StructField("terms", ArrayType(term)),
+                         StructField("big", LongType())])
+    rows = [("A & !B", Decimal("0.123456789012345678"), date(2026, 3, 2),
+             [Row(pos=["A"], neg=["B"]), {"pos": [], "neg": ["C"]}], 12345678901234),
+            ('quote " backslash \\ é', Decimal("12345678901234567890.5"), date(2100, 12, 31), [], -1),
+            (None, None, None, None, None)]
+    made = local_frame(spark, rows, schema)
+    classic = spark.createDataFrame([(k, p, d, [tuple(t.values()) if isinstance(t, dict) else t for t in ts]
+                                      if ts is not None else None, b) for k, p, d, ts, b in rows], schema)
+    assert [f.dataType for f in made.schema.fields] == [f.dataType for f in schema.fields]
+    assert made.collect() == classic.collect()
+    plan = made._jdf.queryExecution().executedPlan().toString()
+    assert "Scan ExistingRDD" not in plan and "PythonRDD" not in plan, plan
+    assert "Scan ExistingRDD" in classic._jdf.queryExecution().executedPlan().toString()   # what it avoids

@@ -9,6 +9,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from schemas import names as n
 from transforms.graph import reachable
+from transforms.local import local_frame
 
 MAX_CAUSES = 5
 
@@ -28,4 +29,4 @@ def blocked_models(models: list[str], pairs: set[tuple[str, str]], bad: list[tup
 
 def blocked_frame(spark, blocked: dict[str, str]) -> DataFrame:
     schema = StructType([StructField(n.MODEL_ID, StringType(), False), StructField("cause", StringType(), False)])
-    return spark.createDataFrame(sorted(blocked.items()), schema)
+    return local_frame(spark, sorted(blocked.items()), schema)

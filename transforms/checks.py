@@ -4,15 +4,18 @@ Each returns a DataFrame of violations: empty means the check passed.
 """
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from schemas import names as n
+from transforms.local import local_frame
 
 
 def summary_total_mismatches(part_demand: DataFrame, summary: DataFrame) -> DataFrame:
     """(bucket, plant, part) whose demand_summary total differs from the part_demand total."""
     demand = part_demand.groupBy(n.PLANT_ID, n.PART_ID).agg(F.sum(n.QUANTITY).alias("demand_total"))
     per_bucket = summary.groupBy(n.BUCKET, n.PLANT_ID, n.PART_ID).agg(F.sum(n.QUANTITY).alias("summary_total"))
-    buckets = summary.sparkSession.createDataFrame([(b,) for b in n.BUCKETS], f"{n.BUCKET} string")
+    buckets = local_frame(summary.sparkSession, [(b,) for b in n.BUCKETS],
+                          StructType([StructField(n.BUCKET, StringType(), False)]))
     expected = demand.crossJoin(buckets)
     return (expected.join(per_bucket, on=[n.BUCKET, n.PLANT_ID, n.PART_ID], how="full_outer")
             .where(~F.coalesce(F.col("demand_total") == F.col("summary_total"), F.lit(False))))

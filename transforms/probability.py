@@ -24,6 +24,7 @@ from pyspark.sql.types import DateType, StringType, StructField, StructType
 
 from schemas import names as n
 from schemas import quantities as q
+from transforms.local import local_frame
 from transforms.rules import Term
 
 MAX_OUTCOMES = 1 << 20
@@ -135,5 +136,5 @@ def rule_probabilities(rules: DataFrame, take_rates: DataFrame, contexts: DataFr
                 memo[key] = to_decimal(rule_probability(terms, rates))
             if memo[key] > 0:
                 out.append((rule, model, month, memo[key]))
-    return rules.sparkSession.createDataFrame(out, PROBABILITY_SCHEMA)
+    return local_frame(rules.sparkSession, out, PROBABILITY_SCHEMA)
 

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from schemas import names as n
+from transforms.local import local_frame
 
 RULE_TERMS_TYPE = ArrayType(StructType([
     StructField("pos", ArrayType(StringType(), False), False),
@@ -198,7 +199,7 @@ def rule_table(spark, rule_keys: Iterable[str], max_terms: int) -> tuple[DataFra
             continue
         valid.append((text, [{"pos": sorted(p), "neg": sorted(q)} for p, q in terms]))
     schema = StructType([StructField(n.RULE, StringType(), False), StructField(n.RULE_TERMS, RULE_TERMS_TYPE, False)])
-    return spark.createDataFrame(valid, schema), invalid
+    return local_frame(spark, valid, schema), invalid
 
 
 def rule_holds(terms: Column, options: Column) -> Column:

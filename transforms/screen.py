@@ -99,7 +99,7 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
 
 
 def rules_by_key(rules: DataFrame) -> dict:
-    """rule key -> DNF terms of the valid rules (a local frame: collecting it runs no job)."""
+    """rule key -> DNF terms of the valid rules (a JVM-held local frame: one small job, no Python worker)."""
     return {r[n.RULE]: r[n.RULE_TERMS] for r in rules.collect()}
 
 

@@ -26,6 +26,7 @@ from transforms.bom import edge_is_effective
 from transforms.configurations import configuration_totals
 from transforms.explode import Selection
 from transforms.graph import reachable
+from transforms.local import local_frame
 
 MODEL_RULES = StructType([
     StructField(n.MODEL_ID, StringType(), False),
@@ -59,7 +60,7 @@ def model_rules(spark, structure: list, terms: dict, models: list[str]) -> DataF
         rules = sorted({r[n.RULE] for r in mine if r[n.RULE] != ""})
         bounds = {d for r in mine for d in (r[n.VALID_FROM], r[n.VALID_TO]) if d is not None}
         out.append((model, [(rule, terms[rule]) for rule in rules], sorted(bounds)))
-    return spark.createDataFrame(out, MODEL_RULES)
+    return local_frame(spark, out, MODEL_RULES)
 
 
 def _true_rules(options: Column) -> Column:

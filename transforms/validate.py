@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
 from schemas import names as n
+from transforms.local import local_frame
 from transforms.row_checks import Check, annotate, flag, fmt
 from transforms.rules import CODE_PATTERN, rule_key
 
@@ -70,13 +71,13 @@ def date_check(*columns: str) -> Check:
 
 def _invalid_rules_frame(spark, invalid: list[tuple[str, str]]) -> DataFrame:
     schema = StructType([StructField("_rule_key", StringType(), False), StructField("rule_error", StringType(), False)])
-    return spark.createDataFrame(invalid, schema)
+    return local_frame(spark, invalid, schema)
 
 
 def _cycle_frame(spark, pairs: set[tuple[str, str]]) -> DataFrame:
     schema = StructType([StructField(n.PARENT_ID, StringType(), False), StructField(n.CHILD_ID, StringType(), False),
                          StructField("_on_cycle", BooleanType(), False)])
-    return spark.createDataFrame([(p, c, True) for p, c in sorted(pairs)], schema)
+    return local_frame(spark, [(p, c, True) for p, c in sorted(pairs)], schema)
 
 
 def check_bom_items(bom_items: DataFrame, clean_parts: DataFrame, clean_models: DataFrame,
