@@ -103,8 +103,7 @@ def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
 
 def tagged_version(spark: SparkSession, lake: str, table: str, run_id: str) -> int:
     """The newest version of `table` whose commit carries run_id (an error if another writer came after)."""
-    from delta.tables import DeltaTable
-    last = DeltaTable.forPath(spark, table_path(lake, table)).history(1).first()
+    last = newest_commit(spark, lake, table)
     if last.userMetadata != run_id:
         raise BomflowError(f"{table}: the newest commit (version {last.version}) is not run {run_id}'s "
                            f"but {last.userMetadata or 'untagged'}: another writer on the lake?")
@@ -115,9 +114,14 @@ def table_path(lake: str, table: str) -> str:
     return str(Path(lake) / table)
 
 
-def table_version(spark: SparkSession, lake: str, table: str) -> int:
+def newest_commit(spark: SparkSession, lake: str, table: str):
+    """The newest row of `table`'s Delta history (version, operation, userMetadata, ...)."""
     from delta.tables import DeltaTable
-    return DeltaTable.forPath(spark, table_path(lake, table)).history(1).first().version
+    return DeltaTable.forPath(spark, table_path(lake, table)).history(1).first()
+
+
+def table_version(spark: SparkSession, lake: str, table: str) -> int:
+    return newest_commit(spark, lake, table).version
 
 
 def runs_table(spark: SparkSession, lake: str) -> DataFrame:
@@ -159,22 +163,22 @@ def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
 
 
 def serving_run(spark: SparkSession, lake: str):
-    """succeeded_run(lake) or None when the lake has no runs table or no succeeded run yet."""
+    """succeeded_run(lake), or None on a lake with no runs table or no serving run yet. A serving row
+    that cannot be read (an older bomflow's) is an error, never "nothing to serve"."""
     if not (Path(table_path(lake, n.RUNS)) / "_delta_log").is_dir():
         return None
-    try:
-        return succeeded_run(spark, lake)
-    except BomflowError:
+    if runs_table(spark, lake).where(F.col("status").isin(*n.SERVING)).limit(1).count() == 0:
         return None
+    return succeeded_run(spark, lake)
 
 
-def repair(spark: SparkSession, lake: str, tables: tuple[str, ...]) -> list[str]:
-    """Put every table back on the version the serving run committed where a later commit never
-    succeeded (a night killed between its first and its last commit); returns what it did."""
+def repair(spark: SparkSession, lake: str, tables: tuple[str, ...], run=None) -> list[str]:
+    """Put every table back on the version the serving run (`run`, default: looked up) committed where a
+    later commit never succeeded (a night killed between its first and its last commit); returns what it did."""
     import json
     from delta.tables import DeltaTable
 
-    run = serving_run(spark, lake)
+    run = run if run is not None else serving_run(spark, lake)
     if run is None:
         return []
     versions = json.loads(run.metrics_json)["committed_versions"]

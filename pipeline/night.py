@@ -87,9 +87,10 @@ def explode(screened: Screened, run_id: str, engine: dict) -> OrderDemand:
     return explode_screened(screened, run_id, int(engine["max_depth"]), int(engine["broadcast_context_rows"]))
 
 
-def summarise(spark: SparkSession, demand: OrderDemand, lake: str, scope: Scope, run_id: str) -> Outputs:
-    """The night's part_demand (with carried rows of blocked models) and demand_summary, persisted."""
-    previous = previous_demand(spark, lake)
+def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run_id: str) -> Outputs:
+    """The night's part_demand (with carried rows of blocked models) and demand_summary, persisted.
+
+    previous: part_demand as the serving run committed it (None on a new lake)."""
     mine = previous.where(scope.predicate()) if previous is not None else None   # the slice this night replaces
     rows = demand.part_demand
     if demand.blocked and previous is not None:
@@ -148,13 +149,15 @@ def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
     """One nightly run; appends its row to `runs` whether it succeeds or fails (publishing is execute()'s)."""
     now = datetime.now(timezone.utc)
     record = RunRecord(run_id=request.run_id or new_run_id(now), run_date=request.run_date or now.date(),
-                       source=request.source, lake=request.lake, started_at=now)
+                       source=request.source, lake=request.lake, started_at=now,
+                       config_sha256=config.fingerprint(settings))
     steps = record.metrics.setdefault("step_seconds", {})
     engine, gates = settings["engine"], settings["gates"]
     log.info("event=run_started run_id=%s source=%s lake=%s", record.run_id, request.source, request.lake)
     try:
         with step(spark, steps, "repair"):   # a night killed mid-commit left tables ahead of the runs table
-            record.metrics["repaired"] = lk.repair(spark, request.lake, COMMITTED)
+            serving = lk.serving_run(spark, request.lake)
+            record.metrics["repaired"] = lk.repair(spark, request.lake, COMMITTED, serving)
         with step(spark, steps, "read_validate"):
             tables = read(spark, request)
             screened = validate(tables, engine)
@@ -169,7 +172,8 @@ def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
                 demand = explode(screened, record.run_id, engine)
             record_explosion(record, demand)
             with step(spark, steps, "summarise"):
-                outputs = summarise(spark, demand, request.lake, request.scope, record.run_id)
+                outputs = summarise(demand, previous_demand(spark, request.lake, serving), request.scope,
+                                    record.run_id)
             with step(spark, steps, "output_gate"):
                 gate = check_output(suites, outputs, screened, gates)
             require(gate, record)
@@ -244,9 +248,10 @@ def finish(spark: SparkSession, record: RunRecord) -> None:
 
 # --- helpers of the steps ------------------------------------------------------------------------------------
 
-def previous_demand(spark: SparkSession, lake: str) -> DataFrame | None:
-    """part_demand as the serving run committed it (never a later, half-committed version); None on a new lake."""
-    run = lk.serving_run(spark, lake)
+def previous_demand(spark: SparkSession, lake: str, run=None) -> DataFrame | None:
+    """part_demand as the serving run (`run`, default: looked up) committed it (never a later,
+    half-committed version); None on a new lake."""
+    run = run if run is not None else lk.serving_run(spark, lake)
     return lk.committed_table(spark, lake, run, n.PART_DEMAND) if run is not None else None
 
 

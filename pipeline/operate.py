@@ -153,8 +153,8 @@ def maintain(spark: SparkSession, lake: str, conf: dict) -> list[str]:
     retention = float(conf.get("vacuum_retention_hours", 168))
     started = datetime.now(timezone.utc)
     lines = [f"maintain {lake} (vacuum retention {retention:g} h: time travel, diff and restore reach that far back)"]
-    lines += [f"  repaired {line}" for line in lk.repair(spark, lake, RESTORABLE)]
     serving = lk.serving_run(spark, lake)
+    lines += [f"  repaired {line}" for line in lk.repair(spark, lake, RESTORABLE, serving)]
     for table in (n.PART_DEMAND, n.DEMAND_SUMMARY, n.QUARANTINE, n.RUNS, n.PLANTS, n.PARTS, "catenax_ids"):
         path = lk.table_path(lake, table)
         if not DeltaTable.isDeltaTable(spark, path):
