@@ -13,6 +13,8 @@
     bomflow maintain --lake DIR
     bomflow explain --source DIR --plant P --model M --date D --options A,B [--part X]
     bomflow where-used --source DIR --part X
+    bomflow config show [--conf FILE] [--env ENV]
+    bomflow --version
 """
 import argparse
 import sys
@@ -28,11 +30,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from pipeline import commands, validate
+    from pipeline import about, commands, validate
     from pipeline.generate import DEFAULT_NETWORK
     from pipeline.night import add_arguments, add_wait
 
     top = argparse.ArgumentParser(prog="bomflow", description="Nightly material demand on Spark + Delta Lake")
+    top.add_argument("--version", action="version", version=about.describe())
     sub = top.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write sample input tables (Parquet) for a realistic plant network")
@@ -131,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
     used.add_argument("--part", required=True)
     _common(used)
     used.set_defaults(action=commands.where_used)
+
+    cfg = sub.add_parser("config", help="show the merged configuration (base + environment + --conf) and its hash")
+    cfg.add_argument("config_command", choices=["show"])
+    _common(cfg)
+    cfg.set_defaults(action=commands.config_show)
 
     check = sub.add_parser("validate", help="run the input gate alone (quarantine counts, GX Data Docs)")
     validate.add_arguments(check)

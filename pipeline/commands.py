@@ -5,6 +5,7 @@ calls one function of pipeline/ and prints its lines. Heavy modules are
 imported inside the command, so `bomflow --help` stays fast.
 """
 import argparse
+import os
 from pathlib import Path
 
 from pipeline import config
@@ -148,3 +149,16 @@ def validate(args: argparse.Namespace) -> None:
 
     spark, conf = _session(args)
     print("\n".join(check.validate_source(spark, conf, args.source, args.docs)))
+
+
+def config_show(args: argparse.Namespace) -> None:
+    """The merged configuration as YAML, with its fingerprint (the runs table's config_sha256)."""
+    import yaml
+
+    from pipeline import about
+
+    conf = config.load(args.env, args.conf)
+    print(f"# {about.describe()}; environment {args.env or os.environ.get(config.ENV_VARIABLE, 'local')}"
+          f"{'; + ' + args.conf if args.conf else ''}")
+    print(f"# config_sha256: {config.fingerprint(conf)}")
+    print(yaml.safe_dump(conf, sort_keys=False, default_flow_style=False).rstrip())

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+from pipeline import about
 from schemas import names as n
 from schemas.tables import RUNS
 
@@ -42,6 +43,9 @@ class RunRecord:
     validation_docs: str | None = None
     error: str | None = None
     metrics: dict = field(default_factory=dict)
+    config_sha256: str | None = None        # pipeline.config.fingerprint of the settings the night ran with
+    bomflow_version: str = field(default_factory=about.version)
+    git_revision: str | None = field(default_factory=about.git_revision)
 
     def runs_row(self) -> tuple:
         values = {**asdict(self), "source_path": self.source, "published_collection": None, "publish_status": None,

@@ -62,7 +62,9 @@ RUNS = _schema(
     ("gate_result", S, True), ("published_collection", S, True),
     ("error", S, True), ("metrics_json", S, True),
     ("blocked_models", S, True), ("carried_rows", LongType(), True),
-    ("reconciliation_json", S, True), ("validation_docs", S, True), ("publish_status", S, True))
+    ("reconciliation_json", S, True), ("validation_docs", S, True), ("publish_status", S, True),
+    # which code and configuration computed the row (null on rows of a bomflow before 0.2)
+    ("bomflow_version", S, True), ("git_revision", S, True), ("config_sha256", S, True))
 
 OUTPUTS = {
     n.PART_DEMAND: PART_DEMAND,

@@ -37,6 +37,9 @@ def test_run_writes_every_output_table_and_a_runs_row(spark, lake):
     assert demand.where(F.col(n.PART_TYPE) == n.PHANTOM).count() == 0
     assert demand.where(F.col(n.QUANTITY).isNull() | (F.col(n.QUANTITY) <= 0)).count() == 0
     assert {r.run_id for r in demand.select(n.RUN_ID).distinct().collect()} == {runs[0].run_id}
+    from pipeline import about, config
+    assert runs[0].bomflow_version == about.version() and runs[0].config_sha256 == config.fingerprint(config.load("test"))
+    assert runs[0].git_revision == about.git_revision()
 
 
 def test_summary_totals_equal_part_demand_totals_in_every_bucket(spark, lake):
@@ -102,3 +105,26 @@ def test_column_types_narrower_than_the_contract_widen_and_wider_ones_are_refuse
     assert not widens_losslessly(DecimalType(38, 6), DecimalType(18, 6))     # 32 integer digits do not fit 12
     assert not widens_losslessly(DecimalType(18, 8), DecimalType(18, 6))     # scale 8 would be rounded
     assert not widens_losslessly(LongType(), IntegerType()) and not widens_losslessly(LongType(), DecimalType(18, 6))
+
+
+def test_an_unknown_config_key_is_an_error_that_names_it(tmp_path, capfd):
+    overlay = tmp_path / "typo.yaml"
+    overlay.write_text("gates:\n  max_quarantine_pct: 3\nspark:\n  conf:\n    spark.any.key: x\n")
+    assert cli.main(["config", "show", "--conf", str(overlay)]) == 2
+    err = capfd.readouterr().err
+    assert "unknown key(s) gates.max_quarantine_pct" in err and "spark.any" not in err   # spark.conf is open
+
+
+def test_config_show_prints_the_merged_configuration_and_the_hash_the_runs_table_records(tmp_path, capfd):
+    import yaml
+    from pipeline import about, config
+    overlay = tmp_path / "night.yaml"
+    overlay.write_text("gates:\n  max_quarantined_pct: 3\n")
+    assert cli.main(["config", "show", "--env", "test", "--conf", str(overlay)]) == 0
+    out = capfd.readouterr().out
+    shown = yaml.safe_load(out)
+    assert shown["gates"]["max_quarantined_pct"] == 3 and shown["solr"]["port"] == 8984   # overlay over test over base
+    assert f"config_sha256: {config.fingerprint(shown)}" in out and about.describe() in out
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and about.describe() in capfd.readouterr().out
