@@ -1,4 +1,6 @@
 """Reading the source (Parquet or Delta per table) and writing the Delta lake."""
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -104,6 +106,8 @@ def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
 def tagged_version(spark: SparkSession, lake: str, table: str, run_id: str) -> int:
     """The newest version of `table` whose commit carries run_id (an error if another writer came after)."""
     last = newest_commit(spark, lake, table)
+    if last is None:
+        raise BomflowError(f"{table}: no Delta table under {table_path(lake, table)} after writing it")
     if last.userMetadata != run_id:
         raise BomflowError(f"{table}: the newest commit (version {last.version}) is not run {run_id}'s "
                            f"but {last.userMetadata or 'untagged'}: another writer on the lake?")
@@ -114,10 +118,44 @@ def table_path(lake: str, table: str) -> str:
     return str(Path(lake) / table)
 
 
-def newest_commit(spark: SparkSession, lake: str, table: str):
-    """The newest row of `table`'s Delta history (version, operation, userMetadata, ...)."""
-    from delta.tables import DeltaTable
-    return DeltaTable.forPath(spark, table_path(lake, table)).history(1).first()
+@dataclass(frozen=True)
+class Commit:
+    """One commit of a Delta table, as its commitInfo action records it."""
+    version: int
+    operation: str | None
+    operationParameters: dict
+    userMetadata: str | None
+
+
+COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
+
+
+def newest_commit(spark: SparkSession, lake: str, table: str) -> Commit | None:
+    """The newest commit of `table` (None when it is no Delta table), read from its log: the newest
+    `_delta_log/<version>.json` commit file, whose commitInfo action carries the operation and the
+    userMetadata (Delta protocol, "Commit Provenance Information"). One listing and one small read
+    through the table's Hadoop filesystem, where DeltaTable.history() rebuilds the table's state with
+    Spark jobs (about a second a table on every repair and commit)."""
+    import json
+    jvm = spark.sparkContext._jvm
+    log = jvm.org.apache.hadoop.fs.Path(table_path(lake, table) + "/_delta_log")
+    fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(log):
+        return None
+    versions = [int(m.group(1)) for status in fs.listStatus(log)
+                if (m := COMMIT_FILE.match(status.getPath().getName()))]
+    if not versions:
+        return None
+    stream = fs.open(jvm.org.apache.hadoop.fs.Path(log, f"{max(versions):020d}.json"))
+    try:
+        text = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+    finally:
+        stream.close()
+    info = next((action["commitInfo"] for action in map(json.loads, filter(None, text.splitlines()))
+                 if "commitInfo" in action), {})
+    parameters = {k: v if v is None or isinstance(v, str) else json.dumps(v)   # strings, as history() has them
+                  for k, v in (info.get("operationParameters") or {}).items()}
+    return Commit(max(versions), info.get("operation"), parameters, info.get("userMetadata"))
 
 
 def table_version(spark: SparkSession, lake: str, table: str) -> int:
@@ -184,14 +222,13 @@ def repair(spark: SparkSession, lake: str, tables: tuple[str, ...], run=None) ->
     versions = json.loads(run.metrics_json)["committed_versions"]
     lines = []
     for table in tables:
-        if table not in versions or not DeltaTable.isDeltaTable(spark, table_path(lake, table)):
+        latest = newest_commit(spark, lake, table) if table in versions else None
+        if latest is None:
             continue
-        delta = DeltaTable.forPath(spark, table_path(lake, table))
-        latest = delta.history(1).first()
         repaired_before = (latest.operation == "RESTORE"
                            and str(latest.operationParameters.get("version")) == str(versions[table]))
         if latest.version != versions[table] and not repaired_before:
-            delta.restoreToVersion(versions[table])
+            DeltaTable.forPath(spark, table_path(lake, table)).restoreToVersion(versions[table])
             lines.append(f"{table}: version {latest.version} ({latest.userMetadata or 'untagged'}) never succeeded; "
                          f"restored to version {versions[table]} of run {run.run_id}")
     return lines

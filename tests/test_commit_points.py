@@ -84,6 +84,13 @@ def test_a_crash_inside_the_commit_leaves_readers_on_the_last_good_state(spark, 
     assert [line.split(":")[0] for line in repaired] == list(written)
     assert all(latest(spark, lake, t) == before["tables"][t] for t in COMMITTED)
     assert lk.repair(spark, str(lake), COMMITTED) == []   # repaired once, not again
+    for table in COMMITTED:   # the log-file reading of the newest commit agrees with Delta's own history
+        from delta.tables import DeltaTable
+        mine, delta = lk.newest_commit(spark, str(lake), table), DeltaTable.forPath(
+            spark, lk.table_path(str(lake), table)).history(1).first()
+        assert (mine.version, mine.operation, mine.userMetadata) == (delta.version, delta.operation, delta.userMetadata)
+        assert {k: v for k, v in mine.operationParameters.items() if v is not None} == {
+            k: v for k, v in delta.operationParameters.items() if v is not None}
     assert served(spark, lake) == before
 
 
