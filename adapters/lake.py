@@ -170,6 +170,10 @@ def runs_table(spark: SparkSession, lake: str) -> DataFrame:
         raise BomflowError(f"no runs table under {lake}: run `bomflow run` first") from None
 
 
+class NoSucceededRun(BomflowError):
+    """The lake has no succeeded run (or not the one asked for)."""
+
+
 def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
     """The runs row of the run whose state the lake serves (or of run_id, which must have succeeded),
     with the table versions to read it at.
@@ -187,9 +191,14 @@ def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
         serving = runs.where(F.col("status").isin(*n.SERVING)).orderBy(F.col("started_at").desc()).first()
         row = serving
         if serving is not None and serving.status != n.SUCCEEDED:
-            row = succeeded_run(spark, lake, json.loads(serving.metrics_json)["serves_run_id"])
+            served = json.loads(serving.metrics_json)["serves_run_id"]
+            try:
+                row = succeeded_run(spark, lake, served)
+            except NoSucceededRun:   # a broken pointer is an error, never "nothing to serve"
+                raise BomflowError(f"the {serving.status} row {serving.run_id} serves run {served}, "
+                                   f"which is no succeeded run of {lake}") from None
     if row is None:
-        raise BomflowError(f"no succeeded run {run_id or ''} in {lake}".replace("  ", " "))
+        raise NoSucceededRun(f"no succeeded run {run_id or ''} in {lake}".replace("  ", " "))
     versions = json.loads(serving.metrics_json or "{}").get("committed_versions")
     if not versions:
         raise BomflowError(f"run {row.run_id} records no committed table versions (made by an older bomflow): "
@@ -205,9 +214,10 @@ def serving_run(spark: SparkSession, lake: str):
     that cannot be read (an older bomflow's) is an error, never "nothing to serve"."""
     if not (Path(table_path(lake, n.RUNS)) / "_delta_log").is_dir():
         return None
-    if runs_table(spark, lake).where(F.col("status").isin(*n.SERVING)).limit(1).count() == 0:
+    try:
+        return succeeded_run(spark, lake)
+    except NoSucceededRun:
         return None
-    return succeeded_run(spark, lake)
 
 
 def repair(spark: SparkSession, lake: str, tables: tuple[str, ...], run=None) -> list[str]:
