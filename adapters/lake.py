@@ -212,7 +212,7 @@ def succeeded_run(spark: SparkSession, lake: str, run_id: str | None = None):
 def serving_run(spark: SparkSession, lake: str):
     """succeeded_run(lake), or None on a lake with no runs table or no serving run yet. A serving row
     that cannot be read (an older bomflow's) is an error, never "nothing to serve"."""
-    if not (Path(table_path(lake, n.RUNS)) / "_delta_log").is_dir():
+    if newest_commit(spark, lake, n.RUNS) is None:
         return None
     try:
         return succeeded_run(spark, lake)
@@ -220,13 +220,12 @@ def serving_run(spark: SparkSession, lake: str):
         return None
 
 
-def repair(spark: SparkSession, lake: str, tables: tuple[str, ...], run=None) -> list[str]:
-    """Put every table back on the version the serving run (`run`, default: looked up) committed where a
+def repair(spark: SparkSession, lake: str, tables: tuple[str, ...], run) -> list[str]:
+    """Put every table back on the version the serving run (`run`, serving_run's answer) committed where a
     later commit never succeeded (a night killed between its first and its last commit); returns what it did."""
     import json
     from delta.tables import DeltaTable
 
-    run = run if run is not None else serving_run(spark, lake)
     if run is None:
         return []
     versions = json.loads(run.metrics_json)["committed_versions"]

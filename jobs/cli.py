@@ -29,13 +29,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
 
 
+class _Version(argparse.Action):
+    """--version, worked out only when asked (it may run git): not on every command's start-up."""
+    def __call__(self, parser, namespace, values, option_string=None):
+        from pipeline import about
+        print(about.describe())   # on stdout, as argparse's own version action prints it
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
-    from pipeline import about, commands, validate
+    from pipeline import commands, validate
     from pipeline.generate import DEFAULT_NETWORK
     from pipeline.night import add_arguments, add_wait
 
     top = argparse.ArgumentParser(prog="bomflow", description="Nightly material demand on Spark + Delta Lake")
-    top.add_argument("--version", action="version", version=about.describe())
+    top.add_argument("--version", action=_Version, nargs=0, help="show the version and git revision, then exit")
     sub = top.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write sample input tables (Parquet) for a realistic plant network")

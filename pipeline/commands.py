@@ -5,7 +5,6 @@ calls one function of pipeline/ and prints its lines. Heavy modules are
 imported inside the command, so `bomflow --help` stays fast.
 """
 import argparse
-import os
 from pathlib import Path
 
 from pipeline import config
@@ -158,7 +157,7 @@ def config_show(args: argparse.Namespace) -> None:
     from pipeline import about
 
     conf = config.load(args.env, args.conf)
-    print(f"# {about.describe()}; environment {args.env or os.environ.get(config.ENV_VARIABLE, 'local')}"
+    print(f"# {about.describe()}; environment {config.environment(args.env)}"
           f"{'; + ' + args.conf if args.conf else ''}")
     print(f"# config_sha256: {config.fingerprint(conf)}")
     print(yaml.safe_dump(conf, sort_keys=False, default_flow_style=False).rstrip())

@@ -52,9 +52,14 @@ def unknown_keys(base: dict, overlay: dict, path: tuple = ()) -> list[str]:
     return unknown
 
 
+def environment(env: str | None = None) -> str:
+    """The environment a command runs in: `env`, else $BOMFLOW_ENV, else 'local'."""
+    return env or os.environ.get(ENV_VARIABLE, "local")
+
+
 def load(env: str | None = None, extra: str | os.PathLike | None = None) -> dict[str, Any]:
-    """base.yaml, then the environment's file (default: $BOMFLOW_ENV or 'local'), then `extra`."""
-    env = env or os.environ.get(ENV_VARIABLE, "local")
+    """base.yaml, then the environment's file (default: environment()), then `extra`."""
+    env = environment(env)
     settings = _read(CONF_DIR / "base.yaml")
     env_file = CONF_DIR / f"{env}.yaml"
     if not env_file.exists():

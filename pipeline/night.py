@@ -248,10 +248,9 @@ def finish(spark: SparkSession, record: RunRecord) -> None:
 
 # --- helpers of the steps ------------------------------------------------------------------------------------
 
-def previous_demand(spark: SparkSession, lake: str, run=None) -> DataFrame | None:
-    """part_demand as the serving run (`run`, default: looked up) committed it (never a later,
+def previous_demand(spark: SparkSession, lake: str, run) -> DataFrame | None:
+    """part_demand as the serving run (`run`, lk.serving_run's answer) committed it (never a later,
     half-committed version); None on a new lake."""
-    run = run if run is not None else lk.serving_run(spark, lake)
     return lk.committed_table(spark, lake, run, n.PART_DEMAND) if run is not None else None
 
 

@@ -50,7 +50,7 @@ def served(spark, lake) -> dict:
     run = lk.succeeded_run(spark, str(lake))
     tables = {t: sorted(map(tuple, lk.committed_table(spark, str(lake), run, t).collect())) for t in COMMITTED}
     return {"run": run.run_id, "tables": tables,
-            "baseline": sorted(map(tuple, previous_demand(spark, str(lake)).collect()))}
+            "baseline": sorted(map(tuple, previous_demand(spark, str(lake), lk.serving_run(spark, str(lake))).collect()))}
 
 
 def latest(spark, lake, table) -> list[tuple]:
@@ -80,10 +80,10 @@ def test_a_crash_inside_the_commit_leaves_readers_on_the_last_good_state(spark, 
         COMMITTED[:1] if point == "after_part_demand" else COMMITTED)
     assert all(latest(spark, lake, t) != before["tables"][t] for t in written)   # it did write
     assert served(spark, lake) == before
-    repaired = lk.repair(spark, str(lake), COMMITTED)
+    repaired = lk.repair(spark, str(lake), COMMITTED, lk.serving_run(spark, str(lake)))
     assert [line.split(":")[0] for line in repaired] == list(written)
     assert all(latest(spark, lake, t) == before["tables"][t] for t in COMMITTED)
-    assert lk.repair(spark, str(lake), COMMITTED) == []   # repaired once, not again
+    assert lk.repair(spark, str(lake), COMMITTED, lk.serving_run(spark, str(lake))) == []   # repaired once, not again
     for table in COMMITTED:   # the log-file reading of the newest commit agrees with Delta's own history
         from delta.tables import DeltaTable
         mine, delta = lk.newest_commit(spark, str(lake), table), DeltaTable.forPath(
