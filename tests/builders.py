@@ -122,6 +122,7 @@ def assert_matches(actual: dict[tuple, Decimal], expected: dict[tuple, Fraction]
 
 
 SAMPLE_START = "2026-03-02"
+RUN_DATE = SAMPLE_START   # the run date of the shared sample lakes (conftest.clean_lake, history)
 SAMPLE_ORDERS = 1500   # orders in the shared sample sources (conftest.sources)
 
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,30 +14,42 @@ os.environ["BOMFLOW_ENV"] = "test"
 @pytest.fixture(scope="session")
 def spark():
     from adapters.session import spark_session
-    from pipeline import config
+    from pipeline import config, logs
 
     conf = config.load("test")
-    config.configure_logging(conf)
+    logs.configure(conf)
     session = spark_session(conf)
     yield session
     session.stop()
 
 
 @pytest.fixture(scope="session")
-def history(spark, sources, tmp_path_factory):
-    """A lake with three runs (run date 2026-03-02): the sample source twice, then a changed source
-    without the TOW-HITCH edges and with an invalid supplier BPNL on LABEL-US. Read-only for its users:
-    copy the lake before changing it."""
-    from tests.builders import History, changed_source
+def clean_lake(sources, tmp_path_factory):
+    """A lake after one run on the clean sample source (run date 2026-03-02, no publish). Read-only:
+    copy it before changing it. The first run of `history`, and the good state of the fault tests."""
+    from tests.builders import RUN_DATE, ran_lake
+
+    return ran_lake(tmp_path_factory.mktemp("clean_lake"), sources / "clean", "--no-publish", "--run-date", RUN_DATE)
+
+
+@pytest.fixture(scope="session")
+def history(spark, sources, clean_lake, tmp_path_factory):
+    """A lake with three runs (run date 2026-03-02): the sample source twice (the first is clean_lake's
+    run), then a changed source without the TOW-HITCH edges and with an invalid supplier BPNL on
+    LABEL-US. Read-only for its users: copy the lake before changing it."""
+    import shutil
+    from tests.builders import RUN_DATE, History, changed_source
     from jobs import cli
 
     root = tmp_path_factory.mktemp("history")
     source = sources / "clean"
     changed = changed_source(spark, source, root / "changed")
-    lake, run_ids = root / "lake", []
-    for src in (source, source, changed):
-        assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish", "--run-date", "2026-03-02"]) == 0
-        run_ids.append(spark.read.format("delta").load(str(lake / "runs")).orderBy("started_at").collect()[-1].run_id)
+    lake = root / "lake"
+    shutil.copytree(clean_lake, lake)
+    for src in (source, changed):
+        assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish", "--run-date", RUN_DATE]) == 0
+    run_ids = [r.run_id for r in spark.read.format("delta").load(str(lake / "runs")).orderBy("started_at").collect()]
+    assert len(run_ids) == 3
     return History(source, changed, lake, run_ids)
 
 
@@ -77,25 +90,30 @@ def bad_lake(sources, tmp_path_factory):
 
 @pytest.fixture
 def standalone_cluster(tmp_path):
-    """A Spark standalone master and one worker on 127.0.0.1, from the venv's own Spark."""
+    """A Spark standalone master and two workers (one core each) on 127.0.0.1, from the venv's own Spark:
+    (url, work_dirs), a worker's work dir holding one app-* folder per application it ran executors for."""
     spark_class = str(Path(sys.executable).parent / "spark-class")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp_path / "logs"),
-           "SPARK_WORKER_DIR": str(tmp_path / "work"), "PYSPARK_PYTHON": sys.executable}
+           "PYSPARK_PYTHON": sys.executable}
     master = subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                                "--port", "7077", "--webui-port", "18080"], env=env,
                               stdout=open(tmp_path / "master.log", "w"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([spark_class, "org.apache.spark.deploy.worker.Worker", "spark://127.0.0.1:7077",
-                               "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--webui-port", "18081"],
-                              env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+    workers = [subprocess.Popen([spark_class, "org.apache.spark.deploy.worker.Worker", "spark://127.0.0.1:7077",
+                                 "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
+                                 "--webui-port", str(18081 + i), "--work-dir", str(tmp_path / f"work{i}")],
+                                env=env, stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT)
+               for i in range(2)]
     try:
-        for _ in range(120):   # the worker logs its registration with the master
-            if "Successfully registered with master" in (tmp_path / "worker.log").read_text():
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("standalone worker did not register:\n" + (tmp_path / "worker.log").read_text()[-2000:])
-        yield "spark://127.0.0.1:7077"
+        for i in range(2):
+            for _ in range(120):   # each worker logs its registration with the master
+                if "Successfully registered with master" in (tmp_path / f"worker{i}.log").read_text():
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"standalone worker {i} did not register:\n"
+                                     + (tmp_path / f"worker{i}.log").read_text()[-2000:])
+        yield SimpleNamespace(url="spark://127.0.0.1:7077", work_dirs=[tmp_path / f"work{i}" for i in range(2)])
     finally:
-        for process in (worker, master):
+        for process in (*workers, master):
             process.terminate()
             process.wait(timeout=30)

@@ -1,7 +1,10 @@
-"""The Airflow DAG: loads in Airflow's DagBag with the expected chain, and one `airflow dags test` night end to end.
+"""The Airflow DAG: loads in Airflow's DagBag with the expected chain, and `airflow dags test` starts each
+task's command in order, with the logical date, and stops at a failed gate.
 
 Airflow lives in its own environment (.venv-airflow, `make airflow`), as it would on
-a scheduler host; these tests drive it through subprocesses.
+a scheduler host; these tests drive it through subprocesses. The commands themselves are
+recorded by a stub here: each is tested for real on its own (a night by spark-submit on a
+standalone cluster from the installed wheel: tests/test_package.py).
 """
 import json
 import os
@@ -10,11 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from chispa import assert_df_equality
-
-from adapters import lake as lk
-from schemas import names as n
-from tests.builders import read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_PYTHON = ROOT / ".venv-airflow" / "bin" / "python"
@@ -50,27 +48,74 @@ def test_dagbag_loads_the_nightly_chain(airflow_env):
     assert found["retries"]["run"] >= 1 and found["retries"]["gate"] == 0 and found["max_active_runs"] == 1
 
 
-def test_one_night_end_to_end_on_a_standalone_cluster(airflow_env, history, spark, solr, standalone_cluster, tmp_path):
-    """`airflow dags test` on the sample source: validate, spark-submit to a standalone master and worker
-    (127.0.0.1:7077), gate, publish to the test Solr, export. The demand equals the local run's of the
-    same source and run date (the shared history lake's first run)."""
-    lake, export = tmp_path / "lake", tmp_path / "catenax"
-    env = {**airflow_env, "AIRFLOW_VAR_BOMFLOW_SOURCE": str(history.source), "AIRFLOW_VAR_BOMFLOW_LAKE": str(lake),
-           "AIRFLOW_VAR_BOMFLOW_EXPORT": str(export), "AIRFLOW_VAR_BOMFLOW_ENV": "test",
-           "AIRFLOW_VAR_BOMFLOW_BIN": str(Path(sys.executable).parent / "bomflow"),
-           "AIRFLOW_VAR_BOMFLOW_SPARK_SUBMIT": str(Path(sys.executable).parent / "spark-submit"),
-           "AIRFLOW_VAR_BOMFLOW_PYTHON": sys.executable, "AIRFLOW_VAR_BOMFLOW_SPARK_MASTER": standalone_cluster,
-           "SPARK_LOCAL_IP": "127.0.0.1"}
+STUB = """#!{python}
+import json, os, sys
+with open({log!r}, "a") as log:
+    log.write(json.dumps({{"argv": [os.path.basename(sys.argv[0]), *sys.argv[1:]],
+                          "env": {{k: os.environ.get(k) for k in ("BOMFLOW_ENV", "PYSPARK_PYTHON")}}}}) + "\\n")
+sys.exit(int(os.environ.get("STUB_EXIT_" + sys.argv[1].replace("-", "_"), "0")))
+"""
+
+
+def dags_test(airflow_env, tmp_path, **exits):
+    """`airflow dags test bomflow_nightly 2026-03-02` with bomflow and spark-submit replaced by a stub
+    that records its command line and exits 0 (or exits[<first argument>]); returns (rc, calls, log)."""
+    calls = tmp_path / "calls.jsonl"
+    for name in ("bomflow", "spark-submit"):
+        stub = tmp_path / name
+        stub.write_text(STUB.format(python=sys.executable, log=str(calls)))
+        stub.chmod(0o755)
+    env = {**airflow_env, "AIRFLOW_VAR_BOMFLOW_SOURCE": "/in/source", "AIRFLOW_VAR_BOMFLOW_LAKE": "/in/lake",
+           "AIRFLOW_VAR_BOMFLOW_EXPORT": "/out/catenax", "AIRFLOW_VAR_BOMFLOW_ENV": "test",
+           "AIRFLOW_VAR_BOMFLOW_BIN": str(tmp_path / "bomflow"),
+           "AIRFLOW_VAR_BOMFLOW_SPARK_SUBMIT": str(tmp_path / "spark-submit"),
+           "AIRFLOW_VAR_BOMFLOW_PYTHON": "/venv/bin/python", "AIRFLOW_VAR_BOMFLOW_SPARK_MASTER": "spark://m:7077",
+           **{f"STUB_EXIT_{k}": str(v) for k, v in exits.items()}}
     done = subprocess.run([str(AIRFLOW), "dags", "test", "bomflow_nightly", "2026-03-02"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200)
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
-    runs = read_table(spark, lake, n.RUNS).collect()
-    assert len(runs) == 1 and runs[0].status == n.SUCCEEDED and str(runs[0].run_date) == "2026-03-02"
-    assert runs[0].publish_status == "published"
-    assert (export / runs[0].run_id / "manifest.json").is_file()
-    local = [r for r in read_table(spark, history.lake, n.RUNS).collect() if r.run_id == history.run_ids[0]][0]
-    for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):
-        on_cluster = read_table(spark, lake, table).drop(n.RUN_ID)
-        assert_df_equality(on_cluster, lk.committed_table(spark, str(history.lake), local, table).drop(n.RUN_ID),
-                           ignore_row_order=True)
+                          capture_output=True, text=True, timeout=600)
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return done.returncode, [json.loads(line) for line in lines], done.stdout + done.stderr
+
+
+def test_one_night_runs_each_task_s_command_in_order_with_the_logical_date(airflow_env, tmp_path):
+    """The real DAG in a real `airflow dags test`; the commands it starts are recorded, not run (each is
+    tested on its own: the night in test_job.py, also by spark-submit on a standalone cluster in
+    test_package.py; publish in
+    test_solr.py; export in test_catenax.py; status --check in test_operate.py)."""
+    rc, calls, log = dags_test(airflow_env, tmp_path)
+    assert rc == 0, log[-3000:]
+    argv = [c["argv"] for c in calls]
+    assert argv[:3] == [
+        ["bomflow", "validate", "--source", "/in/source"],
+        ["spark-submit", "--master", "spark://m:7077", "jobs/nightly_demand.py", "--source", "/in/source",
+         "--lake", "/in/lake", "--run-date", "2026-03-02", "--no-publish"],
+        ["bomflow", "status", "--lake", "/in/lake", "--last", "3", "--check", "2026-03-02"]]
+    assert sorted(map(tuple, argv[3:])) == [("bomflow", "export", "catenax", "--lake", "/in/lake", "--out", "/out/catenax"),
+                                            ("bomflow", "publish", "--lake", "/in/lake")]
+    assert all(c["env"] == {"BOMFLOW_ENV": "test", "PYSPARK_PYTHON": "/venv/bin/python"} for c in calls)
+
+
+def test_a_failed_gate_stops_the_night_before_publish_and_export(airflow_env, tmp_path):
+    rc, calls, log = dags_test(airflow_env, tmp_path, status=1)
+    assert rc != 0 or "failed" in log.lower()
+    assert [c["argv"][1] for c in calls] == ["validate", "jobs/nightly_demand.py", "status"], log[-3000:]
+
+
+def test_only_infrastructure_failures_are_retried(airflow_env):
+    """BomflowCommand turns exit 2 (bad input) and 3 (gate failed) into Airflow's no-retry failure;
+    publish failed (4), lake busy (5) and internal errors (70) stay ordinary, retried failures."""
+    probe = ("import json, sys; sys.path.insert(0, 'dags'); from bomflow_nightly import BomflowCommand\n"
+             "from airflow.sdk.exceptions import AirflowFailException\n"
+             "out = {}\n"
+             "for code in (0, 2, 3, 4, 5, 70):\n"
+             "    op = BomflowCommand(task_id=f't{code}', bash_command=f'exit {code}')\n"
+             "    try:\n"
+             "        op.execute({}); out[code] = 'ok'\n"
+             "    except AirflowFailException: out[code] = 'fail'\n"
+             "    except Exception: out[code] = 'retry'\n"
+             "print(json.dumps(out))")
+    done = subprocess.run([str(AIRFLOW_PYTHON), "-c", probe], env=airflow_env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "0": "ok", "2": "fail", "3": "fail", "4": "retry", "5": "retry", "70": "retry"}

@@ -1,5 +1,5 @@
-"""The nightly job end to end through the CLI, on generated sample data (spark-submit on a standalone
-cluster: tests/test_airflow.py)."""
+"""The nightly job end to end through the CLI, on generated sample data (spark-submit of the installed
+wheel on a standalone cluster: tests/test_package.py)."""
 import shutil
 
 import pytest
@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from jobs import cli
 from adapters import lake as lk
 from schemas import names as n
-from tests.builders import SAMPLE_ORDERS as ORDERS, ran_lake, read_table
+from tests.builders import SAMPLE_ORDERS as ORDERS, read_table
 
 
 read = read_table
@@ -22,8 +22,9 @@ def source(sources):
 
 
 @pytest.fixture(scope="module")
-def lake(source, tmp_path_factory):
-    return ran_lake(tmp_path_factory.mktemp("lake"), source, "--run-date", "2026-03-01")
+def lake(clean_lake):
+    """The shared one-run lake of the clean sample source (read-only)."""
+    return clean_lake
 
 
 def test_run_writes_every_output_table_and_a_runs_row(spark, lake):
@@ -128,3 +129,4 @@ def test_config_show_prints_the_merged_configuration_and_the_hash_the_runs_table
     with pytest.raises(SystemExit) as done:
         cli.main(["--version"])
     assert done.value.code == 0 and about.describe() in capfd.readouterr().out
+

@@ -12,11 +12,13 @@ from chispa import assert_df_equality
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
+from adapters import lease
 from jobs import cli
-from pipeline.faults import VARIABLE as FAILPOINT, InjectedFault
+from pipeline.errors import Exit
+from pipeline.faults import VARIABLE as FAILPOINT
 from pipeline.generate import BLOCKED_BY_BAD_ROWS, bad_rows
 from schemas import names as n
-from tests.builders import SAMPLE_ORDERS as ORDERS, SAMPLE_START, generated_source, read_table
+from tests.builders import RUN_DATE, SAMPLE_ORDERS as ORDERS, SAMPLE_START, generated_source, read_table
 
 INJECTED = {
     (n.PARTS, "BAD-DUP", n.DUPLICATE_KEY), (n.PARTS, "BAD-TYPE", n.UNKNOWN_PART_TYPE),
@@ -58,14 +60,13 @@ def runs(spark, lake):
 
 
 @pytest.fixture(scope="module")
-def good_then_bad(sources, tmp_path_factory):
-    """A lake with a clean run, then a run on the same data plus one bad row per quarantine reason."""
+def good_then_bad(sources, clean_lake, tmp_path_factory):
+    """(the shared clean one-run lake, a copy of it after a run on the same data plus one bad row per
+    quarantine reason), both at the sample run date."""
     lake = tmp_path_factory.mktemp("lakes") / "good_then_bad"
-    assert cli.main(["run", "--source", str(sources / "clean"), "--lake", str(lake)]) == 0
-    good = tmp_path_factory.mktemp("lakes") / "good_only"
-    shutil.copytree(lake, good)
-    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(lake)]) == 0
-    return good, lake
+    shutil.copytree(clean_lake, lake)
+    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(lake), "--run-date", RUN_DATE]) == 0
+    return clean_lake, lake
 
 
 def test_every_injected_defect_is_quarantined_with_its_reason(spark, good_then_bad):
@@ -139,7 +140,8 @@ def test_input_gate_failure_commits_nothing(spark, sources, good_then_bad, tmp_p
     strict = tmp_path / "strict.yaml"
     strict.write_text("gates:\n  max_quarantined_pct: 0.01\n")
     before = _versions(spark, lake)
-    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(lake), "--conf", str(strict)]) == 2
+    assert cli.main(["run", "--source", str(sources / "bad"), "--lake", str(lake), "--conf", str(strict),
+                     "--run-date", RUN_DATE]) == Exit.GATE_FAILED
     assert "input gate failed" in capfd.readouterr().err
     _assert_untouched(spark, lake, before)
     last = runs(spark, lake)[-1]
@@ -151,7 +153,7 @@ def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_pat
     shutil.copytree(good_then_bad[0], lake)
     other = generated_source(tmp_path / "other_sample", ORDERS // 3)
     before = _versions(spark, lake)
-    assert cli.main(["run", "--source", str(other), "--lake", str(lake)]) == 2
+    assert cli.main(["run", "--source", str(other), "--lake", str(lake), "--run-date", RUN_DATE]) == Exit.GATE_FAILED
     err = capfd.readouterr().err
     assert "output gate failed" in err and "changed by -" in err
     _assert_untouched(spark, lake, before)
@@ -160,36 +162,33 @@ def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_pat
 
 def _killed_run(lake, source, point):
     env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable}
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--source", str(source), "--lake", str(lake)],
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--source", str(source), "--lake", str(lake),
+                           "--run-date", RUN_DATE], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == -9, done.stderr[-2000:]
 
 
-def test_faults_keep_the_last_good_state_and_one_rerun_repairs(spark, sources, good_then_bad, tmp_path, monkeypatch):
-    """One lake through every fault, in the order a bad night could bring them: an exception before the
-    commit, SIGKILL before the commit, SIGKILL between the two commits; then one clean rerun."""
+def test_a_sigkilled_night_keeps_the_last_good_state_and_one_rerun_repairs(spark, sources, good_then_bad, tmp_path):
+    """The whole night, SIGKILLed between its part_demand and demand_summary commits: no `finally` runs,
+    so it leaves no runs row and a lease held by a dead process. Readers stay on the good run; the next
+    night takes the lease over, puts part_demand back and succeeds. (A crash at every commit point
+    without a kill: test_commit_points.py; a failure before the commit: the gate tests above.)"""
     lake, clean = tmp_path / "lake", sources / "clean"
     shutil.copytree(good_then_bad[0], lake)
-    before = _versions(spark, lake)
-    good_run = runs(spark, lake)[-1].run_id
+    before, runs_before = _versions(spark, lake), runs(spark, lake)
+    good_run = runs_before[-1].run_id
 
-    monkeypatch.setenv(FAILPOINT, "before_commit")
-    with pytest.raises(InjectedFault):
-        cli.main(["run", "--source", str(clean), "--lake", str(lake)])
-    monkeypatch.delenv(FAILPOINT)
-    _assert_untouched(spark, lake, before)
-    assert runs(spark, lake)[-1].status == n.FAILED
-
-    _killed_run(lake, clean, "before_commit")
-    _assert_untouched(spark, lake, before)
+    _killed_run(lake, clean, "after_part_demand")
+    assert version(spark, lake, n.PART_DEMAND) == before[n.PART_DEMAND] + 1       # it did write part_demand
+    assert version(spark, lake, n.DEMAND_SUMMARY) == before[n.DEMAND_SUMMARY]     # and nothing after it
+    assert len(runs(spark, lake)) == len(runs_before)                             # no row for the killed night
     assert [r.run_id for r in runs(spark, lake) if r.status == n.SUCCEEDED][-1] == good_run
+    left = lease.current(str(lake))
+    assert left is not None and left.command == "run" and left.pid != os.getpid()
 
-    _killed_run(lake, clean, "after_part_demand")   # part_demand is new, demand_summary old, no success recorded
-    assert [r.run_id for r in runs(spark, lake) if r.status == n.SUCCEEDED][-1] == good_run
-
-    assert cli.main(["run", "--source", str(clean), "--lake", str(lake)]) == 0
+    assert cli.main(["run", "--source", str(clean), "--lake", str(lake), "--run-date", RUN_DATE]) == 0
     last = runs(spark, lake)[-1]
-    assert last.status == n.SUCCEEDED
+    assert last.status == n.SUCCEEDED and lease.current(str(lake)) is None
+    assert [line.split(":")[0] for line in json.loads(last.metrics_json)["repaired"]] == [n.PART_DEMAND]
     for table in (n.PART_DEMAND, n.DEMAND_SUMMARY):
         assert {r[0] for r in read(spark, lake, table).select(n.RUN_ID).distinct().collect()} == {last.run_id}
 
@@ -201,4 +200,4 @@ def test_validate_command_runs_the_input_gate_alone(sources, tmp_path, capfd):
     assert list((tmp_path / "docs").glob("*/gx/uncommitted/data_docs/local_site/index.html"))
     strict = tmp_path / "strict.yaml"
     strict.write_text("gates:\n  max_quarantined_pct: 0.01\n")
-    assert cli.main(["validate", "--source", str(sources / "bad"), "--conf", str(strict)]) == 2
+    assert cli.main(["validate", "--source", str(sources / "bad"), "--conf", str(strict)]) == Exit.GATE_FAILED

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from adapters import solr as publish
 from adapters import solr_server
 from jobs import cli
+from pipeline.errors import Exit
 from schemas import names as n
 
 
@@ -118,7 +119,7 @@ def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_col
         docs = real(summary)
         return docs.unionByName(docs.limit(1).withColumn("id", F.lit("poison")).withColumn(n.PLANT_ID, F.lit(None)))
     monkeypatch.setattr(publish, "solr_documents", with_a_poisoned_document)
-    assert cli.main(["publish", "--lake", str(lake), "--run-id", failing_run]) == 2
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", failing_run]) == Exit.PUBLISH_FAILED
     err = capfd.readouterr().err
     assert "bomflow: error: indexing into" in err and "Traceback" not in err
     assert alias_target(solr) == serving
@@ -128,7 +129,7 @@ def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_col
 
 
 def test_solr_not_running_is_one_clear_error(lake, capfd):
-    assert cli.main(["publish", "--lake", str(lake), "--solr", "http://127.0.0.1:9/solr"]) == 2
+    assert cli.main(["publish", "--lake", str(lake), "--solr", "http://127.0.0.1:9/solr"]) == Exit.PUBLISH_FAILED
     err = capfd.readouterr().err
     assert "Solr is not reachable at http://127.0.0.1:9/solr" in err and "bomflow solr start" in err
 
@@ -142,34 +143,29 @@ def count(solr, url=None) -> int:
     return reply.json()["response"]["numFound"]
 
 
-def test_stop_start_and_kill_9_keep_the_alias_and_every_document(solr, lake):
-    assert cli.main(["publish", "--lake", str(lake)]) == 0
+def test_stop_start_and_a_kill_9_mid_publish_keep_the_alias_and_every_document(solr, history, lake, monkeypatch):
+    """`solr stop` + `solr start` keep the serving alias and every document. Then every Solr process is
+    killed -9 between indexing a new collection and the alias swap: after a start the alias and every
+    document are still those of the serving run, and a republish succeeds."""
+    clear(solr)
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
     serving, documents = alias_target(solr), count(solr)
     assert solr_server.stop(solr)
     assert not solr_server.is_up(solr["url"])
     solr_server.start(solr)
     assert (alias_target(solr), count(solr)) == (serving, documents)
-    for part in ("node1", "node2", "zk"):
-        assert solr_server.kill(solr, part)
-    solr_server.start(solr)
-    assert (alias_target(solr), count(solr)) == (serving, documents)
 
-
-def test_kill_9_of_solr_mid_publish_leaves_the_alias_and_a_republish_succeeds(solr, history, lake, monkeypatch):
-    clear(solr)
-    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0
-    serving = alias_target(solr)
-    real_count = publish.Collections.count
+    real_count, killed = publish.Collections.count, []
 
     def killed_after_indexing(self, collection):   # every Solr process dies between indexing and the swap
-        for part in ("node1", "node2", "zk"):
-            solr_server.kill(solr, part)
+        killed.extend(solr_server.kill(solr, part) for part in ("node1", "node2", "zk"))
         return real_count(self, collection)
     monkeypatch.setattr(publish.Collections, "count", killed_after_indexing)
-    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 2
+    assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == Exit.PUBLISH_FAILED
     monkeypatch.undo()
+    assert killed == [True, True, True]
     solr_server.start(solr)
-    assert alias_target(solr) == serving
+    assert (alias_target(solr), count(solr)) == (serving, documents)
     assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
     assert alias_target(solr) == f"{solr['collection_prefix']}{history.run_ids[2]}"
 
@@ -181,7 +177,7 @@ def test_one_node_down_still_answers_and_a_publish_fails_cleanly(solr, history, 
     try:
         assert solr_server.kill(solr, "node2")
         assert count(solr) == documents                                   # node 1 answers alone
-        assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 2
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == Exit.PUBLISH_FAILED
         assert "1 live node(s), a collection needs 2 replicas" in capfd.readouterr().err
         assert alias_target(solr) == serving
         assert solr_server.kill(solr, "node1") and solr_server.start(solr)   # node 2 back, node 1 restarted
