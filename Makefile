@@ -6,19 +6,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.bomflow-setup
-JARS_STAMP := .jars/.fetched
-SOLR_STAMP := solr/lib/.fetched
-SPARK_JARS = $(shell $(BIN)/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
-MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 DATA ?= data
 ORDERS ?= 20000
 
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.bomflow-setup
 
-.PHONY: setup run test clean tools bench bench-solr airflow
-setup: $(SETUP_STAMP) $(JARS_STAMP) $(SOLR_STAMP) tools
-	@$(BIN)/python -m adapters.jars .jars "$(SPARK_JARS)"
+.PHONY: setup run test clean tools bench bench-solr airflow dist
+# The venv (pinned), then `bomflow setup`: the Delta and Solr jars from Maven Central, Delta on Spark's classpath
+# (an installed wheel runs the same command; it fetches again only when a pom changed).
+setup: $(SETUP_STAMP) tools
+	@$(BIN)/bomflow setup
 
 tools:
 	@command -v java >/dev/null || { echo "bomflow needs Java 17+ (java not found)"; exit 1; }
@@ -27,16 +25,6 @@ tools:
 $(SETUP_STAMP): setup.cfg constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,notebooks]'
-	@touch $@
-
-$(JARS_STAMP): deps/pom.xml
-	@mkdir -p .jars
-	mvn --batch-mode --quiet -f deps/pom.xml $(MVN_DEP):copy-dependencies -DoutputDirectory=$(CURDIR)/.jars
-	@touch $@
-
-$(SOLR_STAMP): solr/pom.xml
-	@mkdir -p solr/lib
-	mvn --batch-mode --quiet -f solr/pom.xml $(MVN_DEP):copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/solr/lib
 	@touch $@
 
 # Airflow gets its own environment, as on a scheduler host: its pins clash with nothing of ours that way.
@@ -55,6 +43,7 @@ run: setup
 	@echo "Where to look:"
 	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,runs}   (.venv/bin/pyspark has Delta)"
 	@echo "  runs:           .venv/bin/bomflow status --lake $(DATA)/lake"
+	@echo "  metrics:        metrics/bomflow.prom   (Prometheus textfile; alerting rules: monitoring/bomflow-alerts.yml)"
 	@echo "  Solr:           curl -u reader:PASSWORD 'http://127.0.0.1:8983/solr/demand/select?q=part_id:PAINT-P300%20AND%20bucket:week'"
 	@echo "                  (users and passwords: .solr/credentials; writer publishes, reader queries)"
 	@echo "  Solr state:     .venv/bin/bomflow solr status      (stop it: .venv/bin/bomflow solr stop)"
@@ -74,6 +63,14 @@ bench: setup
 bench-solr: setup
 	$(BIN)/python bench/solr_publish.py
 
+# The wheel, and one PEX file of it with every dependency (pyspark included) for a cluster:
+# spark-submit --files dist/bomflow.pex --conf spark.pyspark.python=./bomflow.pex (docs/operations.md).
+dist: $(SETUP_STAMP)
+	rm -rf dist build && $(BIN)/pip wheel --quiet --no-deps -w dist .
+	$(BIN)/pip install --quiet -c constraints.txt 'pex==2.105.2'
+	$(BIN)/pex dist/bomflow-*.whl --constraints constraints.txt -o dist/bomflow.pex
+	@ls -l dist
+
 clean:
 	-$(BIN)/bomflow solr stop
-	rm -rf $(DATA) .pytest_cache .solr .solr-test $(AIRFLOW_VENV)
+	rm -rf $(DATA) .pytest_cache .solr .solr-test $(AIRFLOW_VENV) dist build

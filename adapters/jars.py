@@ -1,16 +1,51 @@
-"""Copy the Delta Lake jars fetched by Maven into pyspark's own jars folder.
+"""`bomflow setup`: fetch the JVM parts from Maven Central and put Delta on Spark's classpath.
 
-`make setup` calls this, so that every way of starting Spark from this
-virtualenv (python, the bomflow CLI, plain spark-submit, a standalone
-master/worker) has Delta on its classpath with no Ivy resolution and no network.
+An installed bomflow has no Makefile, so the package does this itself (`make setup` calls it too):
+
+- Delta's jars (adapters/jvm/delta-pom.xml) into <state>/.jars, then copied into pyspark's own
+  jars folder, so that every way of starting Spark from this environment (python, the bomflow CLI,
+  plain spark-submit, a standalone master/worker) has Delta with no Ivy resolution and no network;
+- the local Solr's classpath (adapters/jvm/solr-pom.xml) into <state>/.solr-lib.
+
+Maven (`mvn`, with Java 17+) resolves the transitive dependencies; each folder is fetched again
+only when its pom changed (a stamp holds the pom's sha256). <state> is pipeline.resources.state_dir().
 """
 import filecmp
+import hashlib
 import shutil
-import sys
+import subprocess
 from pathlib import Path
+
+from pipeline.errors import BomflowError
+from pipeline.resources import files, on_disk, state_dir
+
+MAVEN_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+STAMP = ".fetched"
+DELTA_JARS, SOLR_LIB = ".jars", ".solr-lib"
+
+
+def fetch(pom: str, into: Path, runtime_only: bool = False) -> bool:
+    """mvn copy-dependencies of a packaged pom into `into`; False when the stamp says it is done."""
+    digest = hashlib.sha256(files("adapters", "jvm", pom).read_bytes()).hexdigest()
+    stamp = into / STAMP
+    if stamp.is_file() and stamp.read_text().strip() == digest and any(into.glob("*.jar")):
+        return False
+    for tool in ("java", "mvn"):
+        if shutil.which(tool) is None:
+            raise BomflowError(f"bomflow setup needs {tool} on the PATH (Java 17+ and Maven fetch the jars)")
+    into.mkdir(parents=True, exist_ok=True)
+    command = ["mvn", "--batch-mode", "--quiet", "-f", str(on_disk("adapters", "jvm", pom)),
+               f"{MAVEN_PLUGIN}:copy-dependencies", f"-DoutputDirectory={into}",
+               *(["-DincludeScope=runtime"] if runtime_only else [])]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BomflowError(f"Maven could not fetch {pom} into {into}:\n{(done.stdout + done.stderr)[-2000:]}")
+    stamp.write_text(digest + "\n")
+    return True
 
 
 def install(source: Path, spark_jars: Path) -> int:
+    """Copy source's jars into pyspark's jars folder (only those that differ); returns how many."""
     copied = 0
     for jar in sorted(source.glob("*.jar")):
         target = spark_jars / jar.name
@@ -20,14 +55,21 @@ def install(source: Path, spark_jars: Path) -> int:
     return copied
 
 
-def main() -> None:
-    source, spark_jars = Path(sys.argv[1]), Path(sys.argv[2])
-    if not any(source.glob("*.jar")):
-        sys.exit(f"no Delta jars in {source}: run `make setup`")
-    copied = install(source, spark_jars)
-    if copied:
-        print(f"installed {copied} Delta jar(s) into {spark_jars}")
+def spark_jars() -> Path:
+    import pyspark
+    return Path(pyspark.__file__).parent / "jars"
 
 
-if __name__ == "__main__":
-    main()
+def setup(solr: bool = True) -> list[str]:
+    """Everything `bomflow setup` does; returns what it did, a line each."""
+    home = state_dir()
+    lines = []
+    delta = home / DELTA_JARS
+    lines.append(f"Delta jars: {'fetched into' if fetch('delta-pom.xml', delta) else 'already in'} {delta}")
+    copied = install(delta, spark_jars())
+    lines.append(f"Delta on Spark's classpath: {copied} jar(s) copied into {spark_jars()}" if copied
+                 else f"Delta on Spark's classpath: {spark_jars()} has them")
+    if solr:
+        lib = home / SOLR_LIB
+        lines.append(f"Solr classpath: {'fetched into' if fetch('solr-pom.xml', lib, runtime_only=True) else 'already in'} {lib}")
+    return lines

@@ -2,7 +2,7 @@
 import os
 import sys
 
-from pipeline.config import CONF_DIR
+from pipeline.resources import on_disk
 
 
 def spark_session(settings: dict):
@@ -15,13 +15,14 @@ def spark_session(settings: dict):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind the driver to loopback only
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers use this venv too
         builder = builder.master(spark_conf.get("master", "local[2]"))
-    log4j = CONF_DIR / "log4j2.properties"
+    log4j = on_disk("conf", "log4j2.properties")
     builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")
     for key, value in spark_conf.get("conf", {}).items():
         builder = builder.config(key, str(value))
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    event_log = str(spark_conf.get("conf", {}).get("spark.eventLog.dir", ""))
+    if event_log.startswith("file:") or event_log.startswith("/"):
+        os.makedirs(event_log.removeprefix("file://").removeprefix("file:"), exist_ok=True)   # Spark wants it to exist
+    return builder.getOrCreate()   # log levels: conf/log4j2.properties (Spark's warnings are shown)
 
 
 def under_spark_submit() -> bool:

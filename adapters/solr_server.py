@@ -1,8 +1,8 @@
 """The project's own local SolrCloud: `bomflow solr start|stop|status`.
 
-One ZooKeeper and `solr.nodes` Solr nodes (default 2), each its own JVM (solr/SolrLauncher.java on
-the solr-test-framework classpath fetched by Maven), all bound to 127.0.0.1, all state under
-solr.home: ZooKeeper's data (collections, aliases, configsets, security.json) in zoo_data/, each
+One ZooKeeper and `solr.nodes` Solr nodes (default 2), each its own JVM (adapters/jvm/SolrLauncher.java on
+the solr-test-framework classpath that `bomflow setup` fetches), all bound to 127.0.0.1, all state
+under solr.home (relative to the state folder, pipeline/resources.py): ZooKeeper's data (collections, aliases, configsets, security.json) in zoo_data/, each
 node's cores in node<i>/. Nothing is wiped on start, so the index, the collections and the alias
 `demand` survive `bomflow solr stop/start`, a reboot and kill -9.
 
@@ -25,12 +25,10 @@ from pathlib import Path
 
 import requests
 
+from adapters.jars import SOLR_LIB
 from pipeline.errors import BomflowError
+from pipeline.resources import on_disk, state_dir, state_path
 
-ROOT = Path(__file__).resolve().parent.parent
-LAUNCHER = ROOT / "solr" / "SolrLauncher.java"
-LIBS = ROOT / "solr" / "lib"
-CONFIGSET_DIR = ROOT / "schemas" / "solr" / "conf"
 USER_ENV, PASSWORD_ENV = "BOMFLOW_SOLR_USER", "BOMFLOW_SOLR_PASSWORD"
 ROLES = ("writer", "reader")
 
@@ -43,8 +41,11 @@ class Part:
 
 
 def home(conf: dict) -> Path:
-    path = Path(conf["home"])
-    return path if path.is_absolute() else ROOT / path
+    return state_path(conf["home"])
+
+
+def libs() -> Path:
+    return state_dir() / SOLR_LIB   # `bomflow setup` fetches it
 
 
 def node_ports(conf: dict) -> list[int]:
@@ -124,11 +125,12 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
     root = home(conf)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     java = ["java", f"-Xmx{conf.get('heap', '512m')}", f"-Dsolr.log.dir={root / 'logs' / part.name}",
-            "-cp", f"{LIBS}/*", str(LAUNCHER)]
+            "-cp", f"{libs()}/*", str(on_disk("adapters", "jvm", "SolrLauncher.java"))]
     if part.name == "zk":
         args = ["zk", str(part.port), str(part.home)]
     else:
-        args = ["node", str(part.port), str(part.home), zk_host(conf), conf["configset"], str(CONFIGSET_DIR),
+        args = ["node", str(part.port), str(part.home), zk_host(conf), conf["configset"],
+                str(on_disk("schemas", "solr", "conf")),
                 str(_ensure_credentials(conf))]
     log = open(root / "logs" / f"{part.name}.log", "a")
     process = subprocess.Popen(java + args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -138,8 +140,8 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
 
 def start(conf: dict, wait_seconds: int = 180) -> str:
     """Start whatever part of the local SolrCloud is not running (ZooKeeper first); returns node 1's URL."""
-    if not any(LIBS.glob("*.jar")):
-        raise BomflowError("Solr's jars are missing: run `make setup`")
+    if not any(libs().glob("*.jar")):
+        raise BomflowError(f"Solr's jars are missing in {libs()}: run `bomflow setup`")
     deadline = time.monotonic() + wait_seconds
     for part in parts(conf):
         if _running(part):

@@ -1,12 +1,18 @@
-"""Layered YAML configuration: conf/base.yaml + conf/<env>.yaml + --conf FILE, and logging.
+"""Layered YAML configuration. The layers, each over the one before:
 
-base.yaml names every key there is: a key of an overlay that base.yaml does not have is an error
+    conf/base.yaml                   packaged: every key there is, with its meaning
+    $BOMFLOW_CONF_DIR/base.yaml      an operator's site-wide settings (optional)
+    conf/<env>.yaml                  packaged environment (local, test, cluster), if there is one
+    $BOMFLOW_CONF_DIR/<env>.yaml     an operator's environment or overrides of a packaged one
+    --conf FILE                      one command's overlay
+
+The packaged files are package data (they travel in the wheel). An environment must exist in
+at least one of the two folders. base.yaml names every key there is: a key of an overlay that base.yaml does not have is an error
 (a typo such as `max_quarantine_pct` would otherwise be ignored and its default used). The maps
 under OPEN_MAPS (Spark's own settings) take any key.
 """
 import hashlib
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,9 +20,12 @@ from typing import Any
 import yaml
 
 from pipeline.errors import BomflowError
+from pipeline.resources import files
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = files("conf")
 ENV_VARIABLE = "BOMFLOW_ENV"
+CONF_DIR_VARIABLE = "BOMFLOW_CONF_DIR"   # an operator's folder of YAML laid over the packaged conf/
+NOT_ENVIRONMENTS = ("base", "sample_network")
 OPEN_MAPS = {("spark", "conf")}
 
 
@@ -27,7 +36,7 @@ def _merge(base: dict, overlay: dict) -> dict:
     return merged
 
 
-def _read(path: Path) -> dict:
+def _read(path) -> dict:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except OSError as err:
@@ -57,20 +66,47 @@ def environment(env: str | None = None) -> str:
     return env or os.environ.get(ENV_VARIABLE, "local")
 
 
+def operator_dir() -> Path | None:
+    """$BOMFLOW_CONF_DIR, which must be a folder when set."""
+    value = os.environ.get(CONF_DIR_VARIABLE)
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise BomflowError(f"{CONF_DIR_VARIABLE}={value} is not a folder")
+    return folder
+
+
+def layers(env: str) -> list:
+    """The files laid over base.yaml for `env`, in order (see the module's docstring)."""
+    mine = operator_dir()
+    found = [*([mine / "base.yaml"] if mine and (mine / "base.yaml").is_file() else []),
+             *[folder / f"{env}.yaml" for folder in (CONF_DIR, mine)
+               if folder is not None and folder.joinpath(f"{env}.yaml").is_file()]]
+    if not any(Path(f.name).stem == env for f in found):
+        raise BomflowError(f"unknown environment '{env}' (known: {', '.join(environments())})")
+    return found
+
+
+def environments() -> list[str]:
+    """Every environment a file exists for, packaged or the operator's."""
+    names = {Path(f.name).stem for f in CONF_DIR.iterdir() if f.name.endswith(".yaml")}
+    mine = operator_dir()
+    if mine:
+        names |= {p.stem for p in mine.glob("*.yaml")}
+    return sorted(names - set(NOT_ENVIRONMENTS))
+
+
 def load(env: str | None = None, extra: str | os.PathLike | None = None) -> dict[str, Any]:
-    """base.yaml, then the environment's file (default: environment()), then `extra`."""
+    """base.yaml, then the operator's base, the environment's files (default: environment()), then `extra`."""
     env = environment(env)
     settings = _read(CONF_DIR / "base.yaml")
-    env_file = CONF_DIR / f"{env}.yaml"
-    if not env_file.exists():
-        known = sorted(p.stem for p in CONF_DIR.glob("*.yaml") if p.stem not in ("base", "sample_network"))
-        raise BomflowError(f"unknown environment '{env}' (known: {', '.join(known)})")
-    for path in (env_file, *([Path(extra)] if extra else [])):
+    for path in (*layers(env), *([Path(extra)] if extra else [])):
         overlay = _read(path)
         unknown = unknown_keys(settings, overlay)
         if unknown:
             raise BomflowError(f"config {path}: unknown key(s) {', '.join(unknown)} "
-                               f"(every key is defined, with its meaning, in {CONF_DIR / 'base.yaml'})")
+                               f"(every key is defined, with its meaning, in bomflow's conf/base.yaml)")
         settings = _merge(settings, overlay)
     return settings
 
@@ -78,14 +114,3 @@ def load(env: str | None = None, extra: str | os.PathLike | None = None) -> dict
 def fingerprint(settings: dict) -> str:
     """sha256 of the effective configuration (canonical JSON): which settings computed a night."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def configure_logging(settings: dict) -> None:
-    logging.basicConfig(level=settings.get("log_level", "INFO"),
-                        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    for noisy in ("py4j", "great_expectations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # PySpark logs every analysis error with its JVM stack trace; bomflow reports it in one line instead.
-    from pyspark.logger import PySparkLogger
-    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
-        PySparkLogger.getLogger(name).disabled = True

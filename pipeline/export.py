@@ -33,12 +33,13 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from adapters import lake as lk
 from pipeline.errors import BomflowError
+from pipeline.resources import files
 from schemas import bpn
 from schemas import names as n
 from transforms.catenax import DAY_COL, WEEK, daily_series, weekly_series, with_master_data
 
 MAX_NAME = 200   # bytes of an encoded id in a file name (most filesystems allow 255)
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "catenax"
+SCHEMA_DIR = files("schemas", "catenax")
 WBMD, STMD = "week_based_material_demand", "short_term_material_demand"
 IDS_TABLE = "catenax_ids"
 SERIES_CATEGORY = "SR99"   # Series: demand of series production (CX-0128 §5.5.1)

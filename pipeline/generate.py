@@ -20,9 +20,9 @@ from schemas import bpn
 from schemas import names as n
 from schemas.tables import INPUTS
 from pipeline.errors import BomflowError
-from pipeline.config import CONF_DIR
+from pipeline.resources import files
 
-DEFAULT_NETWORK = CONF_DIR / "sample_network.yaml"
+DEFAULT_NETWORK = files("conf", "sample_network.yaml")
 ROWS_PER_PARTITION = 200_000
 PLAN_MONTHS = 18   # CX-0128 asks for at least 9 months of weekly demand, ideally 24
 PARTITIONED = (n.PRODUCTION_ORDERS, n.VOLUME_PLAN)   # written in plant_id=/model_id= folders
@@ -41,7 +41,7 @@ class Options:
 
 def load_network(path: Path) -> dict:
     try:
-        return yaml.safe_load(Path(path).read_text())
+        return yaml.safe_load((Path(path) if isinstance(path, str) else path).read_text())
     except OSError as err:
         raise BomflowError(f"cannot read network file {path}: {err.strerror}") from None
     except yaml.YAMLError as err:

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("jobs", "pipeline", "adapters", "transforms", "schemas")
+PACKAGES = ("jobs", "pipeline", "adapters", "transforms", "schemas", "conf")
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -1,8 +1,8 @@
 // bomflow's local SolrCloud, one process per part, every part bound to 127.0.0.1, all state on disk:
 //
-//   java -cp 'solr/lib/*' solr/SolrLauncher.java zk PORT DATA_DIR
+//   java -cp '.solr-lib/*' adapters/jvm/SolrLauncher.java zk PORT DATA_DIR
 //       a standalone ZooKeeper (collections, aliases, configsets, security.json) in DATA_DIR
-//   java -cp 'solr/lib/*' solr/SolrLauncher.java node PORT SOLR_HOME ZK_HOST CONFIG_NAME CONFIG_DIR USERS_FILE
+//   java -cp '.solr-lib/*' adapters/jvm/SolrLauncher.java node PORT SOLR_HOME ZK_HOST CONFIG_NAME CONFIG_DIR USERS_FILE
 //       one Solr node whose cores live in SOLR_HOME. Before starting it uploads the configset, and
 //       writes /security.json (BasicAuth + rule-based authorisation) from USERS_FILE when ZooKeeper has
 //       none yet. USERS_FILE: one "user password role" line per user; roles: writer, reader.
