@@ -14,7 +14,6 @@ at once.
 The lake must be on a local or POSIX-shared filesystem for link and rename to be atomic.
 """
 import json
-import logging
 import os
 import socket
 import threading
@@ -25,9 +24,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.errors import BomflowError
+from pipeline import logs
+from pipeline.errors import BomflowError, Exit
 
-log = logging.getLogger("bomflow.lease")
+log = logs.get("bomflow.lease")
 LEASE_FILE = "_bomflow_lease.json"
 STALE_AFTER_SECONDS = 600
 HEARTBEAT_SECONDS = 30
@@ -35,6 +35,7 @@ HEARTBEAT_SECONDS = 30
 
 class LeaseHeld(BomflowError):
     """Another command holds the lake."""
+    exit_code = Exit.LAKE_BUSY
 
 
 @dataclass
@@ -114,13 +115,13 @@ def acquire(lake: str, command: str, wait_seconds: float = 0, stale_after: float
     deadline = time.monotonic() + wait_seconds
     while True:
         if _create(path, mine):
-            log.info("event=lease_taken lake=%s command=%s", lake, command)
+            log.info("lease_taken", lake=lake, command=command)
             return mine
         holder = current(lake)
         if holder is not None and is_stale(holder, stale_after):
             try:   # only one taker wins this rename; the loser finds the lease taken on its next round
                 os.rename(path, path.with_name(f"{path.name}.stale-{uuid.uuid4().hex}"))
-                log.warning("event=lease_taken_over lake=%s stale_holder=%r", lake, holder.describe())
+                log.warning("lease_taken_over", lake=lake, stale_holder=holder.describe())
             except FileNotFoundError:
                 pass
             continue
@@ -136,7 +137,7 @@ def release(lake: str, lease: Lease) -> None:
     holder = current(lake)
     if holder is not None and holder.token == lease.token:
         _path(lake).unlink(missing_ok=True)
-        log.info("event=lease_released lake=%s command=%s", lake, lease.command)
+        log.info("lease_released", lake=lake, command=lease.command)
 
 
 @contextmanager
@@ -152,7 +153,7 @@ def held(lake: str, command: str, wait_seconds: float | None = None, settings: d
         while not stop.wait(heartbeat):
             holder = current(lake)
             if holder is None or holder.token != lease.token:
-                log.error("event=lease_lost lake=%s holder=%r", lake, holder.describe() if holder else None)
+                log.error("lease_lost", lake=lake, holder=holder.describe() if holder else None)
                 return
             lease.heartbeat_at = _now()
             _rewrite(_path(lake), lease)

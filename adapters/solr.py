@@ -7,7 +7,6 @@ verified (count and a field-by-field spot check), and only then the alias
 failing before the swap leaves the alias where it was and removes the
 half-built collection. Older collections beyond keep_collections are deleted.
 """
-import logging
 import re
 from dataclasses import dataclass
 
@@ -16,16 +15,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from adapters import lake as lk
-from pipeline.errors import BomflowError
+from pipeline import logs
+from pipeline.errors import BomflowError, Exit
 from schemas import names as n
 from transforms.solr_docs import DOC_FIELDS, solr_documents
 
-log = logging.getLogger("bomflow.publish")
+log = logs.get("bomflow.publish")
 TIMEOUT = 120
 
 
 class PublishError(BomflowError):
     """Publishing failed before the alias swap: the alias still points at the previous collection."""
+    exit_code = Exit.PUBLISH_FAILED
     run_id: str | None = None   # the run being published, once known
 
 
@@ -178,7 +179,7 @@ def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = Non
         failure.run_id = run_id
         raise failure from None
     api.point_alias(alias, collection)
-    log.info("event=alias_swapped alias=%s collection=%s previous=%s documents=%d", alias, collection, previous, expected)
+    log.info("alias_swapped", alias=alias, collection=collection, previous=previous, documents=expected)
     retire_old(api, conf, keep=collection)
     return Published(run_id, collection, expected, previous)
 
@@ -296,5 +297,5 @@ def _quietly(action, *args):
     try:
         return action(*args)
     except Exception as err:  # cleanup must not hide the original error
-        log.warning("event=cleanup_failed error=%s", err)
+        log.warning("cleanup_failed", error=str(err))
         return None

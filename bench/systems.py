@@ -24,6 +24,7 @@ from pyspark.sql import functions as F  # noqa: E402
 from adapters import lake as lk  # noqa: E402
 from adapters.session import spark_session as new_session  # noqa: E402
 from pipeline import config as st  # noqa: E402
+from pipeline import logs  # noqa: E402
 from schemas import names as n  # noqa: E402
 from transforms.bom import explosion_edges  # noqa: E402
 from transforms.configurations import configuration_totals, normalise_options  # noqa: E402
@@ -35,7 +36,7 @@ from transforms.explode import BY_OPTIONS, DEMAND_TYPES, OPEN_TYPES  # noqa: E40
 def spark_session(extra: dict | None = None) -> SparkSession:
     conf = st.load("local")
     conf["spark"]["conf"].update({"spark.ui.enabled": "true", "spark.ui.port": "4050", **(extra or {})})
-    st.configure_logging(conf)
+    logs.configure(conf)
     return new_session(conf)
 
 

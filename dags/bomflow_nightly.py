@@ -20,13 +20,17 @@ The run date is the DAG run's logical date ({{ ds }}). Timeouts stand in for
 SLAs (Airflow 3 has no SLA misses): a task that overruns fails and alerts, and
 the whole night is bounded by dagrun_timeout. The run and the gate are safe to
 retry (a run commits nothing until its gates pass); a failed publish keeps the
-previous Solr collection, so a retry is safe too.
+previous Solr collection, so a retry is safe too. Retries happen only where they
+can help: exit 2 (bad input or configuration) and 3 (a gate failed) fail the
+task at once (BomflowCommand below).
 """
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 HOME = str(Path(__file__).resolve().parent.parent)
 
@@ -46,6 +50,25 @@ PYTHON = var("bomflow_python", f"{HOME}/.venv/bin/python")
 # whatever Python runs Airflow.
 ENV = {"BOMFLOW_ENV": var("bomflow_env", "local"), "PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON}
 
+# bomflow's exit codes (pipeline/errors.py): 2 = user or data error, 3 = a gate failed. A retry cannot
+# change either, so such a task fails at once; every other failure (4 publish failed, 5 lake busy,
+# 70 internal: Spark, the cluster, the network) keeps the task's retries.
+NOT_RETRIED = {2, 3}
+
+
+class BomflowCommand(BashOperator):
+    """A bomflow command whose exit code decides whether a retry can help."""
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowException as err:
+            code = re.search(r"exit code (\d+)", str(err))
+            if code and int(code[1]) in NOT_RETRIED:
+                raise AirflowFailException(f"{err} bomflow exit {code[1]}: not retried") from err
+            raise
+
+
 with DAG(
     dag_id="bomflow_nightly",
     description="Nightly material demand: validate, explode, gate, publish to Solr, export to suppliers",
@@ -58,19 +81,19 @@ with DAG(
                   "execution_timeout": timedelta(hours=1)},
     tags=["bomflow", "demand"],
 ) as dag:
-    validate = BashOperator(
+    validate = BomflowCommand(
         task_id="validate_inputs", env=ENV, append_env=True, cwd=HOME,
         bash_command=f"{BOMFLOW} validate --source {SOURCE}")
-    run = BashOperator(
+    run = BomflowCommand(
         task_id="run", env=ENV, append_env=True, cwd=HOME, execution_timeout=timedelta(hours=4),
         bash_command=f"{SPARK_SUBMIT} --master {MASTER} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}} --no-publish")
-    gate = BashOperator(
+    gate = BomflowCommand(
         task_id="gate", env=ENV, append_env=True, cwd=HOME, retries=0,
         bash_command=f"{BOMFLOW} status --lake {LAKE} --last 3 --check {{{{ ds }}}}")
-    publish = BashOperator(
+    publish = BomflowCommand(
         task_id="publish", env=ENV, append_env=True, cwd=HOME, retries=2, retry_delay=timedelta(minutes=2),
         bash_command=f"{BOMFLOW} publish --lake {LAKE}")
-    export = BashOperator(
+    export = BomflowCommand(
         task_id="export_catenax", env=ENV, append_env=True, cwd=HOME,
         bash_command=f"{BOMFLOW} export catenax --lake {LAKE} --out {EXPORT}")
 

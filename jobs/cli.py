@@ -14,6 +14,8 @@
     bomflow explain --source DIR --plant P --model M --date D --options A,B [--part X]
     bomflow where-used --source DIR --part X
     bomflow config show [--conf FILE] [--env ENV]
+    bomflow setup [--no-solr]
+    bomflow metrics --lake DIR [--out FILE.prom]
     bomflow --version
 """
 import argparse
@@ -25,8 +27,12 @@ from pipeline.errors import guarded
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conf", help="extra YAML laid over conf/")
-    parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
+    from pipeline.night import add_log_level
+
+    parser.add_argument("--conf", help="extra YAML laid over conf/ (and $BOMFLOW_CONF_DIR)")
+    parser.add_argument("--env", help="environment: conf/ENV.yaml and/or $BOMFLOW_CONF_DIR/ENV.yaml "
+                                      "(default $BOMFLOW_ENV or local)")
+    add_log_level(parser)
 
 
 class _Version(argparse.Action):
@@ -56,8 +62,7 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--network", type=Path, default=DEFAULT_NETWORK, help="plant network YAML")
     gen.add_argument("--bad", action="store_true",
                      help="also write one bad row for every quarantine reason (blocks model G60)")
-    gen.add_argument("--conf", help="extra YAML laid over conf/")
-    gen.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
+    _common(gen)
     gen.set_defaults(action=commands.generate)
 
     run = sub.add_parser("run", help="run the nightly demand job: source -> Delta lake (-> Solr)")
@@ -142,6 +147,16 @@ def parser() -> argparse.ArgumentParser:
     used.add_argument("--part", required=True)
     _common(used)
     used.set_defaults(action=commands.where_used)
+
+    met = sub.add_parser("metrics", help="the lake's run metrics in Prometheus' text format (node_exporter textfile)")
+    met.add_argument("--lake", required=True)
+    met.add_argument("--out", help="write this .prom file (atomically) instead of printing")
+    _common(met)
+    met.set_defaults(action=commands.metrics)
+
+    up = sub.add_parser("setup", help="fetch the Delta and Solr jars (Maven) and put Delta on Spark's classpath")
+    up.add_argument("--no-solr", action="store_true", help="Delta only (a cluster node needs no local Solr)")
+    up.set_defaults(action=commands.setup)
 
     cfg = sub.add_parser("config", help="show the merged configuration (base + environment + --conf) and its hash")
     cfg.add_argument("config_command", choices=["show"])

@@ -7,12 +7,12 @@ imported inside the command, so `bomflow --help` stays fast.
 import argparse
 from pathlib import Path
 
-from pipeline import config
+from pipeline import config, logs
 
 
 def _settings(args: argparse.Namespace) -> dict:
     conf = config.load(args.env, args.conf)
-    config.configure_logging(conf)
+    logs.configure(conf, getattr(args, "log_level", None))
     return conf
 
 
@@ -54,7 +54,23 @@ def publish(args: argparse.Namespace) -> None:
 
     with _holding(args, "publish"):
         spark, conf = _session(args)
-        print(night.publish_step(spark, conf, args.lake, args.run_id, args.solr))
+        try:
+            print(night.publish_step(spark, conf, args.lake, args.run_id, args.solr))
+        finally:
+            night.export_metrics(spark, conf, args.lake)
+
+
+def metrics(args: argparse.Namespace) -> None:
+    """The lake's run metrics in Prometheus' text format: printed, or written to --out (atomically)."""
+    from adapters import lake as lk
+    from pipeline import metrics as m
+
+    spark, _ = _session(args)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {m.export(spark, args.lake, args.out)}")
+    else:
+        print(m.text(args.lake, lk.runs_table(spark, args.lake).collect()), end="")
 
 
 def rollback(args: argparse.Namespace) -> None:
@@ -150,6 +166,15 @@ def validate(args: argparse.Namespace) -> None:
     print("\n".join(check.validate_source(spark, conf, args.source, args.docs)))
 
 
+def setup(args: argparse.Namespace) -> None:
+    """Fetch the JVM parts and put Delta on Spark's classpath (an installed package's `make setup`)."""
+    from adapters import jars
+    from pipeline.resources import state_dir
+
+    print(f"state folder: {state_dir()}")
+    print("\n".join(jars.setup(solr=not args.no_solr)))
+
+
 def config_show(args: argparse.Namespace) -> None:
     """The merged configuration as YAML, with its fingerprint (the runs table's config_sha256)."""
     import yaml
@@ -159,5 +184,7 @@ def config_show(args: argparse.Namespace) -> None:
     conf = config.load(args.env, args.conf)
     print(f"# {about.describe()}; environment {config.environment(args.env)}"
           f"{'; + ' + args.conf if args.conf else ''}")
+    env = config.environment(args.env)
+    print(f"# layers: {', '.join(map(str, [config.CONF_DIR / 'base.yaml', *config.layers(env)]))}")
     print(f"# config_sha256: {config.fingerprint(conf)}")
     print(yaml.safe_dump(conf, sort_keys=False, default_flow_style=False).rstrip())

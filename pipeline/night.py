@@ -10,7 +10,6 @@ once, after the gate passed, so a failed night leaves the last good state.
 `bomflow run` and `spark-submit jobs/nightly_demand.py` both call execute().
 """
 import argparse
-import logging
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -23,7 +22,7 @@ from pyspark.sql import functions as F
 from adapters import lake as lk
 from adapters import lease
 from adapters import solr
-from pipeline import config
+from pipeline import config, logs
 from pipeline.errors import BomflowError, GateFailed
 from pipeline.faults import failpoint
 from pipeline.gates import GateResult, Suites, input_gate, output_gate
@@ -35,7 +34,7 @@ from transforms.engine import OrderDemand, Screened, explode_screened, screen
 from transforms.scope import Scope, restrict
 from transforms.summary import demand_summary
 
-log = logging.getLogger("bomflow.night")
+log = logs.get("bomflow.night")
 MASTER_DATA = (n.PLANTS, n.PARTS)   # copied into the lake by each successful run (used rows)
 COMMITTED = (n.PART_DEMAND, n.DEMAND_SUMMARY, *MASTER_DATA)   # what a night commits, in this order
 
@@ -69,7 +68,7 @@ def read(spark: SparkSession, request: Request) -> dict[str, DataFrame]:
     if request.scope.full:
         return tables
     check_scope(tables, request.scope)
-    log.info("event=partial_run scope=%r", request.scope.describe())
+    log.info("partial_run", scope=request.scope.describe())
     return restrict(tables, request.scope)
 
 
@@ -151,9 +150,14 @@ def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
     record = RunRecord(run_id=request.run_id or new_run_id(now), run_date=request.run_date or now.date(),
                        source=request.source, lake=request.lake, started_at=now,
                        config_sha256=config.fingerprint(settings))
+    with logs.bound(run_id=record.run_id), spark_context(spark, "mdc.run_id", record.run_id):
+        return _night(spark, settings, request, record)
+
+
+def _night(spark: SparkSession, settings: dict, request: Request, record: RunRecord) -> RunRecord:
     steps = record.metrics.setdefault("step_seconds", {})
     engine, gates = settings["engine"], settings["gates"]
-    log.info("event=run_started run_id=%s source=%s lake=%s", record.run_id, request.source, request.lake)
+    log.info("run_started", source=request.source, lake=request.lake)
     try:
         with step(spark, steps, "repair"):   # a night killed mid-commit left tables ahead of the runs table
             serving = lk.serving_run(spark, request.lake)
@@ -192,6 +196,16 @@ def night(spark: SparkSession, settings: dict, request: Request) -> RunRecord:
 
 
 @contextmanager
+def spark_context(spark: SparkSession, key: str, value: str):
+    """A Spark local property for the jobs inside (`mdc.*` ones reach the executors' log lines)."""
+    spark.sparkContext.setLocalProperty(key, value)
+    try:
+        yield
+    finally:
+        spark.sparkContext.setLocalProperty(key, None)
+
+
+@contextmanager
 def step(spark: SparkSession, seconds: dict, name: str):
     """Time a step; its Spark jobs carry its name (Spark UI, History Server)."""
     spark.sparkContext.setJobDescription(f"bomflow {name}")
@@ -201,7 +215,7 @@ def step(spark: SparkSession, seconds: dict, name: str):
     finally:
         seconds[name] = round(time.monotonic() - started, 3)
         spark.sparkContext.setJobDescription(None)
-        log.info("event=step_done step=%s seconds=%.3f", name, seconds[name])
+        log.info("step_done", step=name, seconds=seconds[name])
 
 
 def require(gate: GateResult, record: RunRecord) -> None:
@@ -241,9 +255,9 @@ def finish(spark: SparkSession, record: RunRecord) -> None:
     try:
         lk.write_table(spark.createDataFrame([record.runs_row()], RUNS), record.lake, n.RUNS, mode="append")
     except Exception as err:  # the lake itself may be unwritable: say so, keep the first error
-        log.error("event=runs_append_failed error=%s", str(err).splitlines()[0])
-    log.info("event=run_finished run_id=%s status=%s seconds=%s", record.run_id, record.status,
-             record.metrics["total_seconds"])
+        log.error("runs_append_failed", error=str(err).splitlines()[0])
+    log.info("run_finished", status=record.status, seconds=record.metrics["total_seconds"],
+             gate_result=record.gate_result, error=record.error)
 
 
 # --- helpers of the steps ------------------------------------------------------------------------------------
@@ -290,7 +304,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plants", help="comma-separated plant ids: recompute only these plants' partitions")
     parser.add_argument("--models", help="comma-separated model ids: recompute only these models' partitions")
     parser.add_argument("--no-publish", action="store_true", help="do not publish to Solr after a successful run")
+    add_log_level(parser)
     add_wait(parser)
+
+
+def add_log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default $BOMFLOW_LOG_LEVEL, else conf log_level)")
 
 
 def add_wait(parser: argparse.ArgumentParser) -> None:
@@ -303,7 +322,7 @@ def execute(args: argparse.Namespace) -> int:
     from adapters.session import spark_session
 
     settings = config.load(args.env, args.conf)
-    config.configure_logging(settings)
+    logs.configure(settings, getattr(args, "log_level", None))
     try:
         scope = Scope.parse(args.plants, args.models)
     except ValueError as err:
@@ -313,8 +332,28 @@ def execute(args: argparse.Namespace) -> int:
         solr.require_reachable(settings["solr"])   # say so now, not after the night's work
     with lease.held(args.lake, "run", args.wait, settings.get("lease")):
         spark = spark_session(settings)
-        record = night(spark, settings, Request(args.source, args.lake, args.run_date, scope))
-        print("\n".join(summary_lines(record)))
-        if publish:
-            print(publish_step(spark, settings, args.lake, record.run_id))
+        try:
+            record = night(spark, settings, Request(args.source, args.lake, args.run_date, scope))
+            print("\n".join(summary_lines(record)))
+            if publish:
+                print(publish_step(spark, settings, args.lake, record.run_id))
+        finally:
+            export_metrics(spark, settings, args.lake)
     return 0
+
+
+def export_metrics(spark: SparkSession, settings: dict, lake: str) -> None:
+    """Rewrite the Prometheus textfile (conf metrics.textfile) after a night or a publish, failed ones
+    included; a metrics file that cannot be written is logged, never the night's failure."""
+    from pipeline import metrics
+    from pipeline.resources import state_path
+
+    target = settings.get("metrics", {}).get("textfile")
+    if not target:
+        return
+    try:
+        path = state_path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log.info("metrics_written", path=metrics.export(spark, lake, path))
+    except Exception as err:   # noqa: BLE001 - reported, and the night's own outcome stands
+        log.warning("metrics_not_written", error=str(err).splitlines()[0] if str(err) else type(err).__name__)

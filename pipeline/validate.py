@@ -8,7 +8,7 @@ from pyspark.sql import SparkSession
 
 from pipeline.errors import GateFailed
 from pipeline.gates import Suites
-from pipeline.night import Request, check_input, read, validate
+from pipeline.night import Request, add_log_level, check_input, read, validate
 from pipeline.record import new_run_id
 
 
@@ -36,3 +36,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--docs", help="folder for the GX Data Docs (default: a new temporary folder)")
     parser.add_argument("--conf", help="extra YAML laid over conf/")
     parser.add_argument("--env", help="environment file in conf/ (default $BOMFLOW_ENV or local)")
+    add_log_level(parser)

@@ -18,6 +18,7 @@ import pytest
 from adapters import lake as lk
 from adapters import lease
 from jobs import cli
+from pipeline.errors import Exit
 from pipeline.faults import VARIABLE as FAILPOINT, InjectedFault
 from pipeline.night import COMMITTED, Outputs, commit, previous_demand
 from schemas import names as n
@@ -172,7 +173,7 @@ def test_a_run_on_a_held_lake_is_refused_at_once_and_changes_nothing(spark, tiny
     runs_before = lk.runs_table(spark, str(lake)).count()
     with lease.held(str(lake), "publish"):
         started = time.monotonic()
-        assert cli.main(["run", "--source", str(source), "--lake", str(lake), "--no-publish"]) == 2
+        assert cli.main(["run", "--source", str(source), "--lake", str(lake), "--no-publish"]) == Exit.LAKE_BUSY
         assert time.monotonic() - started < 10
     err = capfd.readouterr().err
     assert "is busy: `bomflow publish`" in err and f"(pid {os.getpid()})" in err

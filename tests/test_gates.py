@@ -4,6 +4,7 @@ import json
 import pytest
 
 from jobs import cli, nightly_demand
+from pipeline.errors import Exit
 from pipeline.gates import allowed_rows, count_checks, expectation, load_suites
 from schemas import names as n
 
@@ -67,7 +68,7 @@ def test_run_with_publishing_on_and_solr_down_says_so_before_reading(tmp_path, c
     conf = tmp_path / "publish.yaml"
     conf.write_text(json.dumps({"solr": {"publish_on_run": True, "url": "http://127.0.0.1:9/solr"}}))
     assert cli.main(["run", "--source", str(tmp_path / "nope"), "--lake", str(tmp_path / "lake"),
-                     "--conf", str(conf)]) == 2
+                     "--conf", str(conf)]) == Exit.PUBLISH_FAILED
     err = capfd.readouterr().err
     assert "Solr is not reachable at http://127.0.0.1:9/solr" in err and "--no-publish" in err
     assert "does not exist" not in err   # the source was not even looked at
@@ -80,3 +81,24 @@ def test_spark_submit_entry_takes_the_same_arguments_as_bomflow_run(tmp_path, ca
     assert "does not exist" in capfd.readouterr().err
     with pytest.raises(SystemExit):
         nightly_demand.main(["--source", "x", "--lake", "y", "--no-such-flag"])
+
+
+def test_each_kind_of_failure_has_its_own_exit_code(capfd):
+    from adapters.lease import LeaseHeld
+    from adapters.solr import PublishError
+    from pipeline.errors import BomflowError, GateFailed, guarded
+    from pyspark.errors import PySparkException
+
+    def raising(err):
+        def action():
+            raise err
+        return action
+    codes = {kind: guarded(raising(err)) for kind, err in (
+        ("user", BomflowError("bad path")), ("gate", GateFailed("input gate failed")),
+        ("publish", PublishError("Solr down")), ("busy", LeaseHeld("held")),
+        ("spark", PySparkException("boom")))}
+    assert codes == {"user": Exit.USER_ERROR, "gate": Exit.GATE_FAILED, "publish": Exit.PUBLISH_FAILED,
+                     "busy": Exit.LAKE_BUSY, "spark": Exit.INTERNAL}
+    assert len(set(codes.values()) | {Exit.OK, Exit.DIFFERENCES}) == 7
+    assert guarded(lambda: 1) == Exit.DIFFERENCES and guarded(lambda: None) == Exit.OK
+    assert capfd.readouterr().err.count("bomflow: error:") == 5

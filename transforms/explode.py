@@ -7,11 +7,11 @@ with the active edges and aggregates, so a DAG with 2^k paths costs O(k) levels
 of O(edges) work, never path enumeration. Lineage is cut at every level and the
 depth is bounded: a frontier still open after max_depth levels is an error.
 """
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import structlog
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -19,7 +19,7 @@ from schemas import names as n
 from schemas import quantities as q
 from transforms.bom import edge_is_active, edge_is_effective
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 FRONTIER_COLUMNS = (n.CONFIG_ID, n.NODE_ID, n.NODE_TYPE, n.OFFSET_DAYS, n.PER_UNIT)
 DEMAND_TYPES = (n.ASSEMBLY, n.PURCHASED)   # get demand
@@ -118,8 +118,8 @@ def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Sel
         by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
         rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
         result.levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
-        log.info("event=explosion_level source=%s level=%d rows=%d open=%d seconds=%.3f",
-                 label, level, rows, still_open, result.levels[-1].seconds)
+        log.info("explosion_level", source=label, level=level, rows=rows, open=still_open,
+                 seconds=result.levels[-1].seconds)
         demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
         frontier = reached.where(F.col(n.NODE_TYPE).isin(*OPEN_TYPES))
         if still_open == 0:
