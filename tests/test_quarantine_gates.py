@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -160,15 +161,26 @@ def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_pat
     assert runs(spark, lake)[-1].gate_result == "failed: output"
 
 
-def _killed_run(lake, source, point):
+def _killed_run(lake, source, point, while_running=None):
+    """A `bomflow run` subprocess that SIGKILLs itself at `point`; while_running(pid) is called once it
+    holds the lake's lease."""
     env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable}
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--source", str(source), "--lake", str(lake),
-                           "--run-date", RUN_DATE], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == -9, done.stderr[-2000:]
+    child = subprocess.Popen([sys.executable, "-m", "jobs.cli", "run", "--source", str(source), "--lake", str(lake),
+                              "--run-date", RUN_DATE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if while_running is not None:
+        deadline = time.monotonic() + 120
+        while (held := lease.current(str(lake))) is None or held.pid != child.pid:
+            assert child.poll() is None and time.monotonic() < deadline, "the night never took the lease"
+            time.sleep(0.2)
+        while_running(child.pid)
+    _, err = child.communicate(timeout=600)
+    assert child.returncode == -9, err[-2000:]
 
 
-def test_a_sigkilled_night_keeps_the_last_good_state_and_one_rerun_repairs(spark, sources, good_then_bad, tmp_path):
-    """The whole night, SIGKILLed between its part_demand and demand_summary commits: no `finally` runs,
+def test_a_sigkilled_night_keeps_the_last_good_state_and_one_rerun_repairs(spark, sources, good_then_bad, tmp_path,
+                                                                           capfd):
+    """Two runs started on one lake: the second is refused at once (exit 5, naming the holder). The first
+    is SIGKILLed between its part_demand and demand_summary commits: no `finally` runs,
     so it leaves no runs row and a lease held by a dead process. Readers stay on the good run; the next
     night takes the lease over, puts part_demand back and succeeds. (A crash at every commit point
     without a kill: test_commit_points.py; a failure before the commit: the gate tests above.)"""
@@ -177,7 +189,11 @@ def test_a_sigkilled_night_keeps_the_last_good_state_and_one_rerun_repairs(spark
     before, runs_before = _versions(spark, lake), runs(spark, lake)
     good_run = runs_before[-1].run_id
 
-    _killed_run(lake, clean, "after_part_demand")
+    def a_second_run_is_refused_at_once(pid):   # two runs started together: one runs, one is refused
+        started = time.monotonic()
+        assert cli.main(["run", "--source", str(clean), "--lake", str(lake), "--run-date", RUN_DATE]) == Exit.LAKE_BUSY
+        assert time.monotonic() - started < 15 and f"(pid {pid})" in capfd.readouterr().err
+    _killed_run(lake, clean, "after_part_demand", a_second_run_is_refused_at_once)
     assert version(spark, lake, n.PART_DEMAND) == before[n.PART_DEMAND] + 1       # it did write part_demand
     assert version(spark, lake, n.DEMAND_SUMMARY) == before[n.DEMAND_SUMMARY]     # and nothing after it
     assert len(runs(spark, lake)) == len(runs_before)                             # no row for the killed night
