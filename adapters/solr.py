@@ -9,6 +9,8 @@ half-built collection. Older collections beyond keep_collections are deleted.
 """
 import re
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 import requests
 from pyspark.sql import DataFrame, SparkSession
@@ -299,3 +301,48 @@ def _quietly(action, *args):
     except Exception as err:  # cleanup must not hide the original error
         log.warning("cleanup_failed", error=str(err))
         return None
+
+
+# --- planner queries -----------------------------------------------------------------------------------------
+
+DEMAND_FIELDS = (n.RUN_ID, n.SOURCE, n.PLANT_ID, n.PART_ID, n.SUPPLIER_ID, n.UNIT, n.BUCKET, n.BUCKET_START,
+                 "quantity_exact")
+
+
+def _term(field: str, value: str) -> str:
+    return f'{field}:"{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+
+
+def query_demand(conf: dict, bucket: str, plant: str | None = None, part: str | None = None,
+                 supplier: str | None = None, first: date | None = None, last: date | None = None,
+                 url: str | None = None, page: int = 5000) -> list[dict]:
+    """Every demand_summary row the alias serves for the filters (as the reader role), paged with a
+    cursor; bucket_start as a date, the quantity as the exact decimal. Sorted by plant, part, start, source."""
+    url = (url or conf["url"]).rstrip("/")
+    filters = [_term(n.BUCKET, bucket)]
+    filters += [_term(field, value) for field, value in ((n.PLANT_ID, plant), (n.PART_ID, part),
+                                                          (n.SUPPLIER_ID, supplier)) if value]
+    if first or last:
+        filters.append(f"{n.BUCKET_START}:[{first.isoformat() + 'T00:00:00Z' if first else '*'} TO "
+                       f"{last.isoformat() + 'T00:00:00Z' if last else '*'}]")
+    params = {"q": "*:*", "fq": filters, "fl": ",".join(DEMAND_FIELDS), "rows": page, "sort": "id asc",
+              "wt": "json", "cursorMark": "*"}
+    rows = []
+    try:
+        while True:
+            reply = requests.get(f"{url}/{conf['alias']}/select", params=params, timeout=60, auth=reader(conf))
+            if reply.status_code == 404:
+                raise BomflowError(f"Solr at {url} has no alias {conf['alias']}: nothing is published yet "
+                                   "(`bomflow publish --lake DIR`)")
+            reply.raise_for_status()
+            body = reply.json()
+            for doc in body["response"]["docs"]:
+                rows.append({**{f: doc.get(f) for f in DEMAND_FIELDS if f not in (n.BUCKET_START, "quantity_exact")},
+                             n.BUCKET_START: date.fromisoformat(doc[n.BUCKET_START][:10]),
+                             n.QUANTITY: Decimal(doc["quantity_exact"])})
+            if body["nextCursorMark"] == params["cursorMark"]:
+                break
+            params["cursorMark"] = body["nextCursorMark"]
+    except requests.RequestException as err:
+        raise BomflowError(f"Solr is not reachable at {url}: {root_cause(err)} (`bomflow solr status`)") from None
+    return sorted(rows, key=lambda r: (r[n.PLANT_ID], r[n.PART_ID], r[n.BUCKET_START], r[n.SOURCE]))

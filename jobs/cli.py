@@ -16,6 +16,7 @@
     bomflow config show [--conf FILE] [--env ENV]
     bomflow setup [--no-solr]
     bomflow metrics --lake DIR [--out FILE.prom]
+    bomflow demand [--plant P] [--part X] [--supplier S] --by day|week|month [--from D --to D] [--format table|json|csv]
     bomflow --version
 """
 import argparse
@@ -147,6 +148,18 @@ def parser() -> argparse.ArgumentParser:
     used.add_argument("--part", required=True)
     _common(used)
     used.set_defaults(action=commands.where_used)
+
+    dem = sub.add_parser("demand", help="a plant's, part's or supplier's demand by day, week or month, from Solr")
+    dem.add_argument("--plant")
+    dem.add_argument("--part")
+    dem.add_argument("--supplier", help="a supplier's BPNL")
+    dem.add_argument("--by", choices=["day", "week", "month"], default="week")
+    dem.add_argument("--from", dest="first", type=date.fromisoformat, help="first bucket start, YYYY-MM-DD")
+    dem.add_argument("--to", dest="last", type=date.fromisoformat, help="last bucket start, YYYY-MM-DD")
+    dem.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    dem.add_argument("--solr", help="Solr base URL (default from conf)")
+    _common(dem)
+    dem.set_defaults(action=commands.demand)
 
     met = sub.add_parser("metrics", help="the lake's run metrics in Prometheus' text format (node_exporter textfile)")
     met.add_argument("--lake", required=True)

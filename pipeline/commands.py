@@ -60,6 +60,20 @@ def publish(args: argparse.Namespace) -> None:
             night.export_metrics(spark, conf, args.lake)
 
 
+def demand(args: argparse.Namespace) -> None:
+    """A planner's question to Solr: demand by day, week or month of a plant, part or supplier."""
+    from adapters import solr
+    from pipeline.query import render
+
+    if not (args.plant or args.part or args.supplier):
+        from pipeline.errors import BomflowError
+        raise BomflowError("demand: name at least one of --plant, --part, --supplier")
+    conf = _settings(args)
+    rows = solr.query_demand(conf["solr"], args.by, args.plant, args.part, args.supplier, args.first, args.last,
+                             args.solr)
+    print(render(rows, args.format), end="")
+
+
 def metrics(args: argparse.Namespace) -> None:
     """The lake's run metrics in Prometheus' text format: printed, or written to --out (atomically)."""
     from adapters import lake as lk

@@ -200,3 +200,36 @@ def test_only_the_writer_may_change_solr(solr, lake):
     assert (anonymous.status_code, as_reader.status_code, update.status_code) == (401, 403, 403)
     assert requests.get(f"{solr['url']}/{serving}/select", params={"q": "*:*"}, timeout=60).status_code == 401
     assert alias_target(solr) == serving and count(solr) > 0
+
+
+def test_demand_command_answers_equal_demand_summary_of_the_served_run(spark, solr, lake, capsys):
+    import csv
+    import io
+    import json
+
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    served = last_run(spark, lake).run_id
+    summary = spark.read.format("delta").load(str(lake / n.DEMAND_SUMMARY)).where(F.col(n.RUN_ID) == served)
+    one = summary.where((F.col(n.BUCKET) == n.WEEK) & F.col(n.SUPPLIER_ID).isNotNull()).orderBy(n.PART_ID).first()
+    capsys.readouterr()
+    assert cli.main(["demand", "--plant", one.plant_id, "--part", one.part_id, "--by", "week", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    expected = summary.where((F.col(n.PLANT_ID) == one.plant_id) & (F.col(n.PART_ID) == one.part_id)
+                             & (F.col(n.BUCKET) == n.WEEK)).collect()
+    assert sorted((g["bucket_start"], g["source"], Decimal(g["quantity"])) for g in got) == sorted(
+        (str(r.bucket_start), r.source, r.quantity) for r in expected) and len(got) > 0
+    assert {g["run_id"] for g in got} == {served}
+
+    first, last = expected[0].bucket_start.replace(day=1), max(r.bucket_start for r in expected)
+    assert cli.main(["demand", "--supplier", one.supplier_id, "--by", "month", "--from", str(first), "--to", str(last),
+                     "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    window = summary.where((F.col(n.SUPPLIER_ID) == one.supplier_id) & (F.col(n.BUCKET) == n.MONTH)
+                           & F.col(n.BUCKET_START).between(first, last)).collect()
+    assert sorted((r["plant_id"], r["part_id"], r["bucket_start"], r["source"], Decimal(r["quantity"])) for r in rows) \
+        == sorted((w.plant_id, w.part_id, str(w.bucket_start), w.source, w.quantity) for w in window) and rows
+
+    assert cli.main(["demand", "--part", one.part_id, "--plant", one.plant_id, "--by", "week"]) == 0
+    table = capsys.readouterr().out
+    assert f"total {one.plant_id} {one.part_id}: {sum(r.quantity for r in expected)}" in table and served in table
+    assert cli.main(["demand", "--by", "day"]) == Exit.USER_ERROR   # no filter at all
