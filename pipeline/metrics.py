@@ -76,7 +76,7 @@ def registry(lake: str, rows: list) -> CollectorRegistry:
                       ["gate"])
         for gate in ("input", "output"):
             if f"{gate}_gate" in metrics:
-                gates.labels(lake, gate).set(bool(metrics[f"{gate}_gate"].get("passed")))
+                gates.labels(lake, gate).set(not metrics[f"{gate}_gate"].get("failures"))   # GateResult.as_dict
         blocked = json.loads(last["blocked_models"] or "{}")
         gauge("bomflow_last_run_blocked_models", "Models blocked by a BOM defect in the newest night").labels(
             lake).set(len(blocked))

@@ -75,7 +75,8 @@ def test_a_failed_night_after_a_good_one_reads_failed_and_keeps_the_last_success
     (good,) = lk.runs_table(spark, str(clean_lake)).collect()
     failed = {**good.asDict(), "run_id": "later", "status": n.FAILED, "gate_result": "failed: output",
               "started_at": good.started_at + timedelta(days=1), "finished_at": good.finished_at + timedelta(days=1),
-              "metrics_json": json.dumps({"output_gate": {"passed": False}, "input_gate": {"passed": True}}),
+              "metrics_json": json.dumps({"output_gate": {"name": "output", "failures": ["drift"], "checks": 4},
+                                          "input_gate": {"name": "input", "failures": [], "checks": 9}}),
               "publish_status": None}
     found = samples(metrics.text(str(clean_lake), [failed, good]))   # any order: sorted by start
     assert found[("bomflow_last_run_succeeded", ())] == 0
