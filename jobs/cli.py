@@ -16,6 +16,7 @@
     bomflow config show [--conf FILE] [--env ENV]
     bomflow setup [--no-solr]
     bomflow metrics --lake DIR [--out FILE.prom]
+    bomflow exceptions --lake DIR [--kind LATE|STALE|JUMP|RUN_OUT] [--run-id RUN] [--format table|json|csv]
     bomflow demand [--plant P] [--part X] [--supplier S] --by day|week|month [--from D --to D] [--format table|json|csv]
     bomflow --version
 """
@@ -160,6 +161,14 @@ def parser() -> argparse.ArgumentParser:
     dem.add_argument("--solr", help="Solr base URL (default from conf)")
     _common(dem)
     dem.set_defaults(action=commands.demand)
+
+    exc = sub.add_parser("exceptions", help="the served run's exception messages: LATE, STALE, JUMP, RUN_OUT")
+    exc.add_argument("--lake", required=True)
+    exc.add_argument("--kind", choices=["LATE", "STALE", "JUMP", "RUN_OUT"])
+    exc.add_argument("--run-id", help="a succeeded run (default: the one the lake serves)")
+    exc.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _common(exc)
+    exc.set_defaults(action=commands.exceptions)
 
     met = sub.add_parser("metrics", help="the lake's run metrics in Prometheus' text format (node_exporter textfile)")
     met.add_argument("--lake", required=True)

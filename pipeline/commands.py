@@ -74,6 +74,29 @@ def demand(args: argparse.Namespace) -> None:
     print(render(rows, args.format), end="")
 
 
+def exceptions(args: argparse.Namespace) -> None:
+    """The exception messages of the run the lake serves (or of --run-id), optionally one kind."""
+    from adapters import lake as lk
+    from pipeline.query import render_exceptions
+    from schemas import names as n
+
+    spark, _ = _session(args)
+    run = lk.succeeded_run(spark, args.lake, args.run_id)
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        found = spark.read.format("delta").load(lk.table_path(args.lake, n.EXCEPTIONS))
+    except AnalysisException:
+        from pipeline.errors import BomflowError
+        raise BomflowError(f"no exceptions table under {args.lake}: its runs are older than the exception messages")
+    found = found.where(F.col(n.RUN_ID) == run.run_id)
+    if args.kind:
+        found = found.where(F.col("kind") == args.kind)
+    rows = [r.asDict() for r in found.orderBy("kind", n.PLANT_ID, n.PART_ID, "bucket_start").collect()]
+    print(render_exceptions(rows, args.format), end="")
+
+
 def metrics(args: argparse.Namespace) -> None:
     """The lake's run metrics in Prometheus' text format: printed, or written to --out (atomically)."""
     from adapters import lake as lk

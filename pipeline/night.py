@@ -1,6 +1,6 @@
 """The nightly demand job in one straight pass:
 
-    read -> validate -> input gate -> explode -> summarise -> output gate -> commit -> publish
+    read -> validate -> input gate -> explode -> summarise -> exceptions -> output gate -> commit -> publish
 
 `night()` below is that list. Each step is a function that takes values and
 returns values; the run record is filled only here, from what the steps
@@ -31,6 +31,7 @@ from schemas import names as n
 from schemas.tables import QUARANTINE, RUNS
 from transforms.demand import carried_demand
 from transforms.engine import OrderDemand, Screened, explode_screened, screen
+from transforms.exceptions import exceptions
 from transforms.scope import Scope, restrict
 from transforms.summary import demand_summary
 
@@ -58,6 +59,7 @@ class Outputs:
     previous_slice: DataFrame | None   # the part_demand rows this night replaces (drift baseline)
     partial: bool               # a partial run over an existing table: replace only its slice
     stats: dict = field(default_factory=dict)
+    exceptions: DataFrame | None = None   # the night's exception messages (appended at commit), persisted
 
 
 # --- the steps -----------------------------------------------------------------------------------------------
@@ -103,6 +105,13 @@ def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run
     return Outputs(staged, summarised, summary, mine, partial=not scope.full and previous is not None, stats=stats)
 
 
+def flag(outputs: Outputs, screened: Screened, run_date: date, run_id: str, settings: dict) -> dict[str, int]:
+    """The night's exception messages (LATE, STALE, JUMP, RUN_OUT), persisted into outputs; their count by kind."""
+    found = exceptions(outputs.part_demand, outputs.previous_slice, screened.edges, run_date, run_id, settings)
+    outputs.exceptions = found.localCheckpoint(eager=True)
+    return {r["kind"]: r["count"] for r in outputs.exceptions.groupBy("kind").count().collect()}
+
+
 def check_output(suites: Suites, outputs: Outputs, screened: Screened, gates: dict) -> GateResult:
     return output_gate(suites, outputs.part_demand, outputs.summarised, outputs.summary,
                        screened.used[n.PRODUCTION_ORDERS], outputs.previous_slice, gates.get("max_plant_drift_pct"))
@@ -125,6 +134,8 @@ def commit(lake: str, outputs: Outputs, screened: Screened, scope: Scope, run_id
     failpoint("after_demand_summary")
     for table in MASTER_DATA:   # what the exports need beside the demand: plant sites, part descriptions
         versions[table] = lk.write_table(screened.used[table], lake, table, run_id=run_id)
+    if outputs.exceptions is not None:   # keyed by run id, like quarantine: readers take the serving run's rows
+        lk.write_table(outputs.exceptions, lake, n.EXCEPTIONS, mode="append")
     failpoint("after_master_data")
     return versions
 
@@ -178,6 +189,9 @@ def _night(spark: SparkSession, settings: dict, request: Request, record: RunRec
             with step(spark, steps, "summarise"):
                 outputs = summarise(demand, previous_demand(spark, request.lake, serving), request.scope,
                                     record.run_id)
+            with step(spark, steps, "exceptions"):
+                record.metrics["exceptions"] = flag(outputs, screened, record.run_date, record.run_id,
+                                                    settings["exceptions"])
             with step(spark, steps, "output_gate"):
                 gate = check_output(suites, outputs, screened, gates)
             require(gate, record)

@@ -1,4 +1,4 @@
-"""Rendering of a planner's demand query (`bomflow demand`): a table to read, JSON or CSV to process."""
+"""Rendering of a planner's questions (`bomflow demand`, `bomflow exceptions`): a table to read, JSON or CSV."""
 import csv
 import io
 import json
@@ -6,20 +6,41 @@ import json
 from schemas import names as n
 
 COLUMNS = (n.PLANT_ID, n.PART_ID, n.SUPPLIER_ID, n.BUCKET, n.BUCKET_START, n.SOURCE, n.QUANTITY, n.UNIT, n.RUN_ID)
+EXCEPTION_COLUMNS = ("kind", n.PLANT_ID, n.PART_ID, n.MODEL_ID, "bucket_start", n.QUANTITY, "previous_quantity",
+                     n.UNIT, "message", n.RUN_ID)
 
 
-def render(rows: list[dict], fmt: str) -> str:
-    """rows as `table` (aligned, a total line per plant and part), `json` (a list of objects, the
-    quantity as its exact decimal string) or `csv` (a header, then a line per row)."""
-    values = [{c: ("" if r.get(c) is None else str(r[c])) for c in COLUMNS} for r in rows]
+def _plain(rows: list[dict], fmt: str, columns: tuple) -> str | None:
+    """rows as `json` (a list of objects, quantities as exact decimal strings) or `csv`; None for `table`."""
+    values = [{c: ("" if r.get(c) is None else str(r[c])) for c in columns} for r in rows]
     if fmt == "json":
         return json.dumps(values, indent=1) + "\n"
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(values)
         return out.getvalue()
+    return None
+
+
+def render_exceptions(rows: list[dict], fmt: str) -> str:
+    """Exception messages: `table` is one line each, kind, plant, part, date, then the message."""
+    plain = _plain(rows, fmt, EXCEPTION_COLUMNS)
+    if plain is not None:
+        return plain
+    if not rows:
+        return "no exceptions in the served run\n"
+    lines = [f"{r['kind']:<8} {r[n.PLANT_ID]:<6} {r[n.PART_ID]:<24} {r['bucket_start']}  {r['message']}" for r in rows]
+    return "\n".join([*lines, f"{len(rows)} exception(s) of run {rows[0][n.RUN_ID]}"]) + "\n"
+
+
+def render(rows: list[dict], fmt: str) -> str:
+    """Demand rows as `table` (aligned, a total line per plant and part), `json` or `csv`."""
+    plain = _plain(rows, fmt, COLUMNS)
+    if plain is not None:
+        return plain
+    values = [{c: ("" if r.get(c) is None else str(r[c])) for c in COLUMNS} for r in rows]
     if not rows:
         return "no demand for these filters in the published run\n"
     shown = [c for c in COLUMNS if c != n.RUN_ID]

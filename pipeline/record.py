@@ -74,6 +74,10 @@ def summary_lines(record: RunRecord) -> list[str]:
         f"  demand_summary rows  {record.demand_summary_rows:>10,}",
         f"  quarantined rows     {record.quarantine_rows:>10,}",
     ]
+    if record.metrics.get("exceptions"):
+        lines.append("  exceptions           " + ", ".join(f"{kind} {count}" for kind, count in
+                                                     sorted(record.metrics["exceptions"].items()))
+                     + "  (bomflow exceptions --lake …)")
     for table, reasons in sorted(record.quarantine_by_reason.items()):
         lines.append(f"    {table}: " + ", ".join(f"{reason} {rows}" for reason, rows in sorted(reasons.items())))
     for model, cause in sorted(record.blocked.items()):

@@ -13,6 +13,7 @@ OPTION_TAKE_RATES = "option_take_rates"
 PART_DEMAND = "part_demand"
 DEMAND_SUMMARY = "demand_summary"
 QUARANTINE = "quarantine"
+EXCEPTIONS = "exceptions"       # a night's exception messages for planners (transforms/exceptions.py)
 RUNS = "runs"
 
 # Columns

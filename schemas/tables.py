@@ -53,6 +53,11 @@ QUARANTINE = _schema(
     (n.RUN_ID, S, False), ("table_name", S, False), ("row_key", S, True),
     ("reason", S, False), ("detail", S, True), ("raw_json", S, True))
 
+EXCEPTIONS = _schema(   # one row per (kind, plant, part, date): transforms/exceptions.py
+    (n.RUN_ID, S, False), ("kind", S, False), (n.PLANT_ID, S, False), (n.PART_ID, S, False),
+    (n.MODEL_ID, S, True), (n.UNIT, S, True), ("bucket_start", D, False), (n.QUANTITY, q.DEMAND, True),
+    ("previous_quantity", q.DEMAND, True), ("message", S, False))
+
 RUNS = _schema(
     (n.RUN_ID, S, False), ("run_date", D, False), ("started_at", TimestampType(), False),
     ("finished_at", TimestampType(), True), ("status", S, False), ("source_path", S, True),
@@ -70,5 +75,6 @@ OUTPUTS = {
     n.PART_DEMAND: PART_DEMAND,
     n.DEMAND_SUMMARY: DEMAND_SUMMARY,
     n.QUARANTINE: QUARANTINE,
+    n.EXCEPTIONS: EXCEPTIONS,
     n.RUNS: RUNS,
 }
