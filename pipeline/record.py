@@ -88,5 +88,5 @@ def summary_lines(record: RunRecord) -> list[str]:
     lines += [f"  gates                {record.gate_result:>10}",
               f"  validation docs      {record.validation_docs}",
               f"  lake                 {record.lake}  (tables: {n.PART_DEMAND}, {n.DEMAND_SUMMARY}, {n.QUARANTINE}, "
-              f"{n.RUNS})"]
+              f"{n.EXCEPTIONS}, {n.RUNS})"]
     return lines
