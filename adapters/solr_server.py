@@ -14,6 +14,7 @@ Security: BasicAuth on every request and rule-based authorisation, with two user
 their random passwords are written to solr.home/credentials (mode 0600), which the clients read;
 BOMFLOW_SOLR_USER / BOMFLOW_SOLR_PASSWORD override it. Nothing of it is in conf/.
 """
+import hashlib
 import os
 import secrets
 import signal
@@ -121,11 +122,27 @@ def _pid_file(conf: dict, part: Part) -> Path:
     return home(conf) / f"{part.name}.pid"
 
 
+def launcher() -> Path:
+    """The launcher compiled once into the state folder, again only when its source changed (java's
+    source-file mode would compile it at every start of every part: seconds of CPU each)."""
+    source = on_disk("adapters", "jvm", "SolrLauncher.java")
+    out = state_dir() / ".solr-launcher"
+    stamp, digest = out / "source.sha256", hashlib.sha256(source.read_bytes()).hexdigest()
+    if not (out / "SolrLauncher.class").is_file() or not stamp.is_file() or stamp.read_text() != digest:
+        out.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["javac", "-nowarn", "-cp", f"{libs()}/*", "-d", str(out), str(source)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BomflowError(f"cannot compile the Solr launcher {source}:\n{done.stderr[-2000:]}")
+        stamp.write_text(digest)
+    return out
+
+
 def _launch(conf: dict, part: Part) -> subprocess.Popen:
     root = home(conf)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     java = ["java", f"-Xmx{conf.get('heap', '512m')}", f"-Dsolr.log.dir={root / 'logs' / part.name}",
-            "-cp", f"{libs()}/*", str(on_disk("adapters", "jvm", "SolrLauncher.java"))]
+            "-cp", f"{libs()}/*:{launcher()}", "SolrLauncher"]
     if part.name == "zk":
         args = ["zk", str(part.port), str(part.home)]
     else:

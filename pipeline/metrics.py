@@ -12,7 +12,8 @@ page on these series are in monitoring/bomflow-alerts.yml (docs/operations.md "O
     bomflow_last_run_duration_seconds                its wall time
     bomflow_last_run_step_duration_seconds{step}     per step of the night
     bomflow_last_run_rows{table,kind}                read / used / quarantined per input table
-    bomflow_last_run_quarantined_ratio               quarantined rows / rows read, all tables
+    bomflow_last_run_quarantined_ratio               rows quarantined for their own defects / rows read
+                                                     (model_blocked rows excluded: the blocked-model series say those)
     bomflow_last_run_gate_passed{gate}               input and output gate: 1 passed, 0 failed
     bomflow_last_run_blocked_models                  models blocked by a BOM defect (demand carried)
     bomflow_last_run_model_blocked{model}            1 per blocked model
@@ -70,8 +71,9 @@ def registry(lake: str, rows: list) -> CollectorRegistry:
                 table_rows.labels(lake, table, kind).set(c[kind])
         read = sum(c["read"] for c in counts.values())
         if counts:
-            gauge("bomflow_last_run_quarantined_ratio", "Quarantined input rows / rows read, all tables").labels(
-                lake).set(sum(c["quarantined"] for c in counts.values()) / read if read else 0)
+            gauge("bomflow_last_run_quarantined_ratio", "Input rows quarantined for their own defects (not "
+                  "model_blocked) / rows read, all tables").labels(lake).set(own_defects(counts, metrics) / read
+                                                                             if read else 0)
         gates = gauge("bomflow_last_run_gate_passed", "1 when the gate passed, 0 when it failed (absent: not reached)",
                       ["gate"])
         for gate in ("input", "output"):
@@ -97,6 +99,14 @@ def registry(lake: str, rows: list) -> CollectorRegistry:
               "When the newest run that is published to Solr ended (Unix time)").labels(lake).set(
             _seconds(published[-1]["finished_at"]))
     return reg
+
+
+def own_defects(counts: dict, metrics: dict) -> int:
+    """Rows quarantined for their own defects; a runs row without reasons (before 2026-12-02) counts all."""
+    by_reason = metrics.get("quarantine_by_reason")
+    if by_reason is None:
+        return sum(c["quarantined"] for c in counts.values())
+    return sum(k for reasons in by_reason.values() for reason, k in reasons.items() if reason != n.MODEL_BLOCKED)
 
 
 def text(lake: str, rows: list) -> str:
