@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from pipeline.errors import BomflowError
-from pipeline.resources import files, on_disk, state_dir
+from pipeline.resources import files, is_current, on_disk, state_dir
 
 MAVEN_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 STAMP = ".fetched"
@@ -28,7 +28,7 @@ def fetch(pom: str, into: Path, runtime_only: bool = False) -> bool:
     """mvn copy-dependencies of a packaged pom into `into`; False when the stamp says it is done."""
     digest = hashlib.sha256(files("adapters", "jvm", pom).read_bytes()).hexdigest()
     stamp = into / STAMP
-    if stamp.is_file() and stamp.read_text().strip() == digest and any(into.glob("*.jar")):
+    if is_current(stamp, digest) and any(into.glob("*.jar")):
         return False
     for tool in ("java", "mvn"):
         if shutil.which(tool) is None:
@@ -55,6 +55,15 @@ def install(source: Path, spark_jars: Path) -> int:
     return copied
 
 
+def delta_jars() -> Path:
+    return state_dir() / DELTA_JARS
+
+
+def solr_lib() -> Path:
+    """The local Solr's classpath (adapters/solr_server.py starts its JVMs on it)."""
+    return state_dir() / SOLR_LIB
+
+
 def spark_jars() -> Path:
     import pyspark
     return Path(pyspark.__file__).parent / "jars"
@@ -62,14 +71,12 @@ def spark_jars() -> Path:
 
 def setup(solr: bool = True) -> list[str]:
     """Everything `bomflow setup` does; returns what it did, a line each."""
-    home = state_dir()
-    lines = []
-    delta = home / DELTA_JARS
-    lines.append(f"Delta jars: {'fetched into' if fetch('delta-pom.xml', delta) else 'already in'} {delta}")
-    copied = install(delta, spark_jars())
-    lines.append(f"Delta on Spark's classpath: {copied} jar(s) copied into {spark_jars()}" if copied
-                 else f"Delta on Spark's classpath: {spark_jars()} has them")
+    delta, target = delta_jars(), spark_jars()
+    lines = [f"Delta jars: {'fetched into' if fetch('delta-pom.xml', delta) else 'already in'} {delta}"]
+    copied = install(delta, target)
+    lines.append(f"Delta on Spark's classpath: {copied} jar(s) copied into {target}" if copied
+                 else f"Delta on Spark's classpath: {target} has them")
     if solr:
-        lib = home / SOLR_LIB
+        lib = solr_lib()
         lines.append(f"Solr classpath: {'fetched into' if fetch('solr-pom.xml', lib, runtime_only=True) else 'already in'} {lib}")
     return lines

@@ -162,12 +162,17 @@ def table_version(spark: SparkSession, lake: str, table: str) -> int:
     return newest_commit(spark, lake, table).version
 
 
+def lake_table(spark: SparkSession, lake: str, table: str, missing: str) -> DataFrame:
+    """One of the lake's Delta tables (its newest version); BomflowError(`missing`) when there is none."""
+    try:
+        return spark.read.format("delta").load(table_path(lake, table))
+    except AnalysisException:
+        raise BomflowError(f"no {table} table under {lake}: {missing}") from None
+
+
 def runs_table(spark: SparkSession, lake: str) -> DataFrame:
     """The lake's runs table; a clear error when there is none yet."""
-    try:
-        return spark.read.format("delta").load(table_path(lake, n.RUNS))
-    except AnalysisException:
-        raise BomflowError(f"no runs table under {lake}: run `bomflow run` first") from None
+    return lake_table(spark, lake, n.RUNS, "run `bomflow run` first")
 
 
 class NoSucceededRun(BomflowError):

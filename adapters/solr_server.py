@@ -26,9 +26,9 @@ from pathlib import Path
 
 import requests
 
-from adapters.jars import SOLR_LIB
+from adapters.jars import solr_lib
 from pipeline.errors import BomflowError
-from pipeline.resources import on_disk, state_dir, state_path
+from pipeline.resources import is_current, on_disk, state_dir, state_path
 
 USER_ENV, PASSWORD_ENV = "BOMFLOW_SOLR_USER", "BOMFLOW_SOLR_PASSWORD"
 ROLES = ("writer", "reader")
@@ -43,10 +43,6 @@ class Part:
 
 def home(conf: dict) -> Path:
     return state_path(conf["home"])
-
-
-def libs() -> Path:
-    return state_dir() / SOLR_LIB   # `bomflow setup` fetches it
 
 
 def node_ports(conf: dict) -> list[int]:
@@ -128,9 +124,9 @@ def launcher() -> Path:
     source = on_disk("adapters", "jvm", "SolrLauncher.java")
     out = state_dir() / ".solr-launcher"
     stamp, digest = out / "source.sha256", hashlib.sha256(source.read_bytes()).hexdigest()
-    if not (out / "SolrLauncher.class").is_file() or not stamp.is_file() or stamp.read_text() != digest:
+    if not (out / "SolrLauncher.class").is_file() or not is_current(stamp, digest):
         out.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["javac", "-nowarn", "-cp", f"{libs()}/*", "-d", str(out), str(source)],
+        done = subprocess.run(["javac", "-nowarn", "-cp", f"{solr_lib()}/*", "-d", str(out), str(source)],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise BomflowError(f"cannot compile the Solr launcher {source}:\n{done.stderr[-2000:]}")
@@ -142,7 +138,7 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
     root = home(conf)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     java = ["java", f"-Xmx{conf.get('heap', '512m')}", f"-Dsolr.log.dir={root / 'logs' / part.name}",
-            "-cp", f"{libs()}/*:{launcher()}", "SolrLauncher"]
+            "-cp", f"{solr_lib()}/*:{launcher()}", "SolrLauncher"]
     if part.name == "zk":
         args = ["zk", str(part.port), str(part.home)]
     else:
@@ -157,8 +153,8 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
 
 def start(conf: dict, wait_seconds: int = 180) -> str:
     """Start whatever part of the local SolrCloud is not running (ZooKeeper first); returns node 1's URL."""
-    if not any(libs().glob("*.jar")):
-        raise BomflowError(f"Solr's jars are missing in {libs()}: run `bomflow setup`")
+    if not any(solr_lib().glob("*.jar")):
+        raise BomflowError(f"Solr's jars are missing in {solr_lib()}: run `bomflow setup`")
     deadline = time.monotonic() + wait_seconds
     for part in parts(conf):
         if _running(part):

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from pipeline import config, logs
+from pipeline.errors import Exit
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -82,14 +83,9 @@ def exceptions(args: argparse.Namespace) -> None:
 
     spark, _ = _session(args)
     run = lk.succeeded_run(spark, args.lake, args.run_id)
-    from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
-    try:
-        found = spark.read.format("delta").load(lk.table_path(args.lake, n.EXCEPTIONS))
-    except AnalysisException:
-        from pipeline.errors import BomflowError
-        raise BomflowError(f"no exceptions table under {args.lake}: its runs are older than the exception messages")
+    found = lk.lake_table(spark, args.lake, n.EXCEPTIONS, "its runs are older than the exception messages")
     found = found.where(F.col(n.RUN_ID) == run.run_id)
     if args.kind:
         found = found.where(F.col("kind") == args.kind)
@@ -151,8 +147,8 @@ def status(args: argparse.Namespace) -> int:
     if args.check is not None:
         problem = operate.check_last(spark, args.lake, args.check or None)
         print(f"check: {problem or 'newest run succeeded, gates passed'}")
-        return 1 if problem else 0
-    return 0
+        return Exit.DIFFERENCES if problem else Exit.OK
+    return Exit.OK
 
 
 def diff(args: argparse.Namespace) -> int:
@@ -162,7 +158,7 @@ def diff(args: argparse.Namespace) -> int:
     lines, differing = operate.diff(spark, args.lake, args.from_run, args.to_run, args.against, args.threshold_pct,
                                     by_week=args.by == "week")
     print("\n".join(lines))
-    return 1 if differing else 0
+    return Exit.DIFFERENCES if differing else Exit.OK
 
 
 def restore(args: argparse.Namespace) -> None:
@@ -219,9 +215,8 @@ def config_show(args: argparse.Namespace) -> None:
     from pipeline import about
 
     conf = config.load(args.env, args.conf)
-    print(f"# {about.describe()}; environment {config.environment(args.env)}"
-          f"{'; + ' + args.conf if args.conf else ''}")
     env = config.environment(args.env)
+    print(f"# {about.describe()}; environment {env}{'; + ' + args.conf if args.conf else ''}")
     print(f"# layers: {', '.join(map(str, [config.CONF_DIR / 'base.yaml', *config.layers(env)]))}")
     print(f"# config_sha256: {config.fingerprint(conf)}")
     print(yaml.safe_dump(conf, sort_keys=False, default_flow_style=False).rstrip())

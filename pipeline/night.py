@@ -243,7 +243,6 @@ def record_screen(record: RunRecord, screened: Screened, scope: Scope) -> None:
     record.blocked = screened.blocked
     record.reconciliation = screened.reconciliation
     record.quarantine_by_reason = screened.quarantine_by_reason
-    record.metrics["quarantine_by_reason"] = screened.quarantine_by_reason   # kept in the runs row (metrics)
     record.quarantine_rows = screened.quarantine_rows
     record.orders_read = screened.reconciliation[n.PRODUCTION_ORDERS]["read"]
     if not scope.full:

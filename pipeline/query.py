@@ -10,9 +10,12 @@ EXCEPTION_COLUMNS = ("kind", n.PLANT_ID, n.PART_ID, n.MODEL_ID, "bucket_start", 
                      n.UNIT, "message", n.RUN_ID)
 
 
-def _plain(rows: list[dict], fmt: str, columns: tuple) -> str | None:
-    """rows as `json` (a list of objects, quantities as exact decimal strings) or `csv`; None for `table`."""
-    values = [{c: ("" if r.get(c) is None else str(r[c])) for c in columns} for r in rows]
+def _cells(rows: list[dict], columns: tuple) -> list[dict]:
+    return [{c: ("" if r.get(c) is None else str(r[c])) for c in columns} for r in rows]
+
+
+def _plain(values: list[dict], fmt: str, columns: tuple) -> str | None:
+    """cells as `json` (a list of objects, quantities as exact decimal strings) or `csv`; None for `table`."""
     if fmt == "json":
         return json.dumps(values, indent=1) + "\n"
     if fmt == "csv":
@@ -26,7 +29,7 @@ def _plain(rows: list[dict], fmt: str, columns: tuple) -> str | None:
 
 def render_exceptions(rows: list[dict], fmt: str) -> str:
     """Exception messages: `table` is one line each, kind, plant, part, date, then the message."""
-    plain = _plain(rows, fmt, EXCEPTION_COLUMNS)
+    plain = _plain(_cells(rows, EXCEPTION_COLUMNS), fmt, EXCEPTION_COLUMNS)
     if plain is not None:
         return plain
     if not rows:
@@ -37,10 +40,10 @@ def render_exceptions(rows: list[dict], fmt: str) -> str:
 
 def render(rows: list[dict], fmt: str) -> str:
     """Demand rows as `table` (aligned, a total line per plant and part), `json` or `csv`."""
-    plain = _plain(rows, fmt, COLUMNS)
+    values = _cells(rows, COLUMNS)
+    plain = _plain(values, fmt, COLUMNS)
     if plain is not None:
         return plain
-    values = [{c: ("" if r.get(c) is None else str(r[c])) for c in COLUMNS} for r in rows]
     if not rows:
         return "no demand for these filters in the published run\n"
     shown = [c for c in COLUMNS if c != n.RUN_ID]

@@ -49,7 +49,8 @@ class RunRecord:
 
     def runs_row(self) -> tuple:
         values = {**asdict(self), "source_path": self.source, "published_collection": None, "publish_status": None,
-                  "metrics_json": json.dumps(self.metrics, default=str),
+                  "metrics_json": json.dumps({**self.metrics, "quarantine_by_reason": self.quarantine_by_reason},
+                                             default=str),
                   "blocked_models": json.dumps(self.blocked) if self.blocked else None,
                   "reconciliation_json": json.dumps(self.reconciliation)}
         return tuple(values[f.name] for f in RUNS.fields)

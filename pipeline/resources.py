@@ -71,6 +71,11 @@ def state_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "bomflow"
 
 
+def is_current(stamp: Path, digest: str) -> bool:
+    """True when a stamp file in the state folder records `digest` (what was built or fetched from)."""
+    return stamp.is_file() and stamp.read_text().strip() == digest
+
+
 def state_path(relative: str | os.PathLike) -> Path:
     """A configured path: absolute as given, relative to the state folder otherwise."""
     path = Path(relative).expanduser()
