@@ -41,7 +41,9 @@ run: setup
 	$(BIN)/bomflow export catenax --lake $(DATA)/lake --out $(DATA)/catenax
 	@echo
 	@echo "Where to look:"
-	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,runs}   (.venv/bin/pyspark has Delta)"
+	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,exceptions,runs}   (.venv/bin/pyspark has Delta)"
+	@echo "  a part's demand: .venv/bin/bomflow demand --plant DIN --part PAINT-P300 --by week   (through the Solr alias)"
+	@echo "  to act on:      .venv/bin/bomflow exceptions --lake $(DATA)/lake --kind LATE"
 	@echo "  runs:           .venv/bin/bomflow status --lake $(DATA)/lake"
 	@echo "  metrics:        metrics/bomflow.prom   (Prometheus textfile; alerting rules: monitoring/bomflow-alerts.yml)"
 	@echo "  Solr:           curl -u reader:PASSWORD 'http://127.0.0.1:8983/solr/demand/select?q=part_id:PAINT-P300%20AND%20bucket:week'"
