@@ -12,7 +12,9 @@ ORDERS ?= 20000
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.bomflow-setup
 
-.PHONY: setup run test clean tools bench bench-solr airflow dist
+UI_PORT ?= 8765
+
+.PHONY: setup run test clean tools bench bench-solr airflow dist browser ui
 # The venv (pinned), then `bomflow setup`: the Delta and Solr jars from Maven Central, Delta on Spark's classpath
 # (an installed wheel runs the same command; it fetches again only when a pom changed).
 setup: $(SETUP_STAMP) tools
@@ -24,7 +26,7 @@ tools:
 
 $(SETUP_STAMP): setup.cfg constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,notebooks]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,notebooks,ui]'
 	@touch $@
 
 # Airflow gets its own environment, as on a scheduler host: its pins clash with nothing of ours that way.
@@ -39,8 +41,10 @@ run: setup
 	$(BIN)/bomflow generate --out $(DATA)/source --orders $(ORDERS)
 	$(BIN)/bomflow run --source $(DATA)/source --lake $(DATA)/lake
 	$(BIN)/bomflow export catenax --lake $(DATA)/lake --out $(DATA)/catenax
+	@$(MAKE) --no-print-directory ui
 	@echo
 	@echo "Where to look:"
+	@echo "  planner's page: http://127.0.0.1:$(UI_PORT)/?part=PAINT-P300&by=week   (bomflow ui; log $(DATA)/ui.log)"
 	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,exceptions,runs}   (.venv/bin/pyspark has Delta)"
 	@echo "  a part's demand: .venv/bin/bomflow demand --plant DIN --part PAINT-P300 --by week   (through the Solr alias)"
 	@echo "  to act on:      .venv/bin/bomflow exceptions --lake $(DATA)/lake --kind LATE"
@@ -52,7 +56,20 @@ run: setup
 	@echo "  Catena-X:       $(DATA)/catenax/<run_id>/{week_based_material_demand,short_term_material_demand}/"
 	@echo "  why a demand:   .venv/bin/bomflow explain --source $(DATA)/source --plant SPA --model G05 --date $$(date +%F) --options B58,AT8,P300 --part VALVE"
 
-test: setup airflow
+# Headless Chromium for the page's browser test, from Debian's packages (CI runs as root).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  test "$$(id -u)" = 0 || { echo "the browser test needs chromium and chromium-driver: sudo apt-get install chromium chromium-driver"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# The planner's page in the background (its log and pid next to the data); `make clean` stops it.
+ui: setup
+	@-test -f $(DATA)/ui.pid && kill $$(cat $(DATA)/ui.pid) 2>/dev/null; sleep 1
+	@nohup $(BIN)/bomflow ui --lake $(DATA)/lake --port $(UI_PORT) > $(DATA)/ui.log 2>&1 & echo $$! > $(DATA)/ui.pid
+	@for i in $$(seq 60); do curl -sf http://127.0.0.1:$(UI_PORT)/healthz >/dev/null && break; sleep 1; done
+	@curl -sf http://127.0.0.1:$(UI_PORT)/healthz >/dev/null || { echo "bomflow ui did not start: see $(DATA)/ui.log"; exit 1; }
+
+test: setup airflow browser
 	$(BIN)/python -m pytest
 
 # Scale benchmark (not part of the tests): SF 0.01, 0.1 and 1 against the scan floor and the peers,
@@ -74,5 +91,6 @@ dist: $(SETUP_STAMP)
 	@ls -l dist
 
 clean:
+	-test -f $(DATA)/ui.pid && kill $$(cat $(DATA)/ui.pid)
 	-$(BIN)/bomflow solr stop
 	rm -rf $(DATA) .pytest_cache .solr .solr-test $(AIRFLOW_VENV) dist build

@@ -346,3 +346,20 @@ def query_demand(conf: dict, bucket: str, plant: str | None = None, part: str | 
     except requests.RequestException as err:
         raise BomflowError(f"Solr is not reachable at {url}: {root_cause(err)} (`bomflow solr status`)") from None
     return sorted(rows, key=lambda r: (r[n.PLANT_ID], r[n.PART_ID], r[n.BUCKET_START], r[n.SOURCE]))
+
+
+def served_run_id(conf: dict, url: str | None = None) -> str | None:
+    """The run whose demand the alias serves (None when nothing is published), as the reader role."""
+    url = (url or conf["url"]).rstrip("/")
+    try:
+        reply = requests.get(f"{url}/{conf['alias']}/select", timeout=60, auth=reader(conf),
+                             params={"q": "*:*", "fq": f"{n.BUCKET}:*", "fl": n.RUN_ID, "rows": 1, "wt": "json"})
+    except requests.RequestException as err:
+        raise BomflowError(f"Solr is not reachable at {url}: {root_cause(err)} (`bomflow solr status`)") from None
+    if reply.status_code == 404:
+        return None
+    if not reply.ok:   # a secured Solr answers 403 for an alias that does not exist, too
+        raise BomflowError(f"Solr at {url} refused the reader a query of alias {conf['alias']} (HTTP "
+                           f"{reply.status_code}): is anything published, are the credentials right?")
+    docs = reply.json()["response"]["docs"]
+    return docs[0][n.RUN_ID] if docs else None

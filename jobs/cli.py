@@ -170,6 +170,13 @@ def parser() -> argparse.ArgumentParser:
     _common(exc)
     exc.set_defaults(action=commands.exceptions)
 
+    page = sub.add_parser("ui", help="the planner's page on 127.0.0.1: demand, last night's change, exceptions, the run")
+    page.add_argument("--lake", required=True)
+    page.add_argument("--port", type=int, default=8765)
+    page.add_argument("--solr", help="Solr base URL (default from conf)")
+    _common(page)
+    page.set_defaults(action=commands.ui)
+
     met = sub.add_parser("metrics", help="the lake's run metrics in Prometheus' text format (node_exporter textfile)")
     met.add_argument("--lake", required=True)
     met.add_argument("--out", help="write this .prom file (atomically) instead of printing")

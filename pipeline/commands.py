@@ -93,6 +93,23 @@ def exceptions(args: argparse.Namespace) -> None:
     print(render_exceptions(rows, args.format), end="")
 
 
+def ui(args: argparse.Namespace) -> None:
+    """The planner's page on 127.0.0.1 (pipeline/ui.py), until interrupted."""
+    try:
+        from pipeline import ui as window
+    except ImportError as err:
+        from pipeline.errors import BomflowError
+        raise BomflowError(f"bomflow ui needs its extra: pip install 'bomflow[ui]' ({err.name} is missing)") from None
+    spark, conf = _session(args)
+    server = window.serve(window.create_app(window.Window(spark, conf, args.lake, args.solr)), args.port)
+    print(f"bomflow ui: http://127.0.0.1:{server.effective_port}/  (lake {args.lake}, Solr alias "
+          f"{conf['solr']['alias']}; Ctrl-C stops it)", flush=True)
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
 def metrics(args: argparse.Namespace) -> None:
     """The lake's run metrics in Prometheus' text format: printed, or written to --out (atomically)."""
     from adapters import lake as lk

@@ -1,0 +1,160 @@
+"""The planner's window (`bomflow ui`): one page on 127.0.0.1 with a part's, supplier's or plant's demand
+by day, week or month per plant, as a table and a Plotly chart, last night's change next to it, the
+exception messages to act on, and the run it came from (gates, blocked models, quarantine counts).
+
+Demand is read through the Solr alias (what suppliers and planners are served); what Solr does not
+hold (the run record, the previous run's demand, the exception messages) is read from the lake.
+Stack (docs/ui.md): Flask + Jinja for one server-rendered page, waitress to serve it, Plotly.js from
+the `plotly` wheel (no CDN, no front-end build).
+"""
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from adapters import lake as lk
+from adapters import solr
+from pipeline.errors import BomflowError
+from schemas import names as n
+
+BUCKETS = (n.DAY, n.WEEK, n.MONTH)
+
+
+@dataclass
+class Question:
+    plant: str = ""
+    part: str = ""
+    supplier: str = ""
+    by: str = n.WEEK
+
+    def asked(self) -> bool:
+        return bool(self.plant or self.part or self.supplier)
+
+
+@dataclass
+class Answer:
+    question: Question
+    run: dict | None = None            # the served run's record
+    previous_run_id: str | None = None
+    rows: list[dict] = field(default_factory=list)
+    exceptions: list[dict] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _key(row) -> tuple:
+    return (row[n.PLANT_ID], row[n.PART_ID], str(row[n.BUCKET_START]), row[n.SOURCE])
+
+
+class Window:
+    """What the page asks: Solr for demand, the lake for everything else."""
+
+    def __init__(self, spark: SparkSession, conf: dict, lake: str, solr_url: str | None = None):
+        self.spark, self.conf, self.lake, self.solr_url = spark, conf, str(lake), solr_url
+
+    def _filters(self, q: Question, df):
+        for column, value in ((n.PLANT_ID, q.plant), (n.PART_ID, q.part), (n.SUPPLIER_ID, q.supplier)):
+            if value:
+                df = df.where(F.col(column) == value)
+        return df
+
+    def run_record(self, run_id: str) -> dict:
+        row = lk.succeeded_run(self.spark, self.lake, run_id)
+        metrics = json.loads(row.metrics_json or "{}")
+        return {"run_id": row.run_id, "run_date": str(row.run_date), "status": row.status,
+                "finished_at": str(row.finished_at), "gate_result": row.gate_result, "orders_read": row.orders_read,
+                "quarantine_rows": row.quarantine_rows or 0,
+                "quarantine_by_reason": sorted((table, reason, count) for table, reasons in
+                                               metrics.get("quarantine_by_reason", {}).items()
+                                               for reason, count in reasons.items()),
+                "blocked_models": json.loads(row.blocked_models) if row.blocked_models else {},
+                "started_at": row.started_at}
+
+    def previous_run(self, run: dict):
+        """The succeeded run before the served one (None on a first night)."""
+        runs = lk.runs_table(self.spark, self.lake)
+        earlier = runs.where((F.col("status") == n.SUCCEEDED) & (F.col("started_at") < F.lit(run["started_at"])))
+        row = earlier.orderBy(F.col("started_at").desc()).first()
+        return lk.succeeded_run(self.spark, self.lake, row.run_id) if row is not None else None
+
+    def answer(self, q: Question) -> Answer:
+        found = Answer(q)
+        try:
+            run_id = solr.served_run_id(self.conf["solr"], self.solr_url)
+            if run_id is None:
+                found.problem = "nothing is published yet: run `bomflow publish --lake DIR`"
+                return found
+            found.run = self.run_record(run_id)
+            if not q.asked():
+                return found
+            found.rows = solr.query_demand(self.conf["solr"], q.by, q.plant or None, q.part or None,
+                                           q.supplier or None, url=self.solr_url)
+            before = self.previous_run(found.run)
+            if before is not None:
+                found.previous_run_id = before.run_id
+                old = self._filters(q, lk.committed_table(self.spark, self.lake, before, n.DEMAND_SUMMARY))
+                previous = {_key(r): r[n.QUANTITY] for r in old.where(F.col(n.BUCKET) == q.by).collect()}
+                for row in found.rows:
+                    row["previous"] = previous.get(_key(row), Decimal(0))
+                    row["change"] = row[n.QUANTITY] - row["previous"]
+            exceptions = lk.lake_table(self.spark, self.lake, n.EXCEPTIONS, "its runs predate exception messages")
+            exceptions = self._filters(Question(q.plant, q.part), exceptions.where(F.col(n.RUN_ID) == run_id))
+            found.exceptions = [r.asDict() for r in exceptions.orderBy("kind", n.PLANT_ID, n.PART_ID,
+                                                                       "bucket_start").collect()]
+        except BomflowError as err:
+            found.problem = str(err)
+        return found
+
+
+def chart(rows: list[dict]) -> list[dict]:
+    """Plotly traces: one bar series per plant (orders and plan summed per bucket)."""
+    per_plant: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
+        buckets = per_plant.setdefault(row[n.PLANT_ID], {})
+        start = str(row[n.BUCKET_START])
+        buckets[start] = buckets.get(start, Decimal(0)) + row[n.QUANTITY]
+    return [{"type": "bar", "name": plant, "x": sorted(b), "y": [float(b[x]) for x in sorted(b)]}
+            for plant, b in sorted(per_plant.items())]
+
+
+def create_app(window: Window):
+    """The Flask app: `/` is the page (GET parameters plant, part, supplier, by), `/plotly.min.js` the chart
+    library from the plotly wheel, `/healthz` for a probe."""
+    from flask import Flask, Response, render_template, request
+    from plotly.offline import get_plotlyjs
+
+    app = Flask("bomflow.ui", template_folder=str(_templates()))
+    plotly_js = get_plotlyjs()
+
+    @app.get("/")
+    def page():
+        by = request.args.get("by", n.WEEK)
+        q = Question(*(request.args.get(k, "").strip() for k in ("plant", "part", "supplier")),
+                     by=by if by in BUCKETS else n.WEEK)
+        found = window.answer(q)
+        total = sum((r[n.QUANTITY] for r in found.rows), Decimal(0))
+        return render_template("ui.html", a=found, q=q, buckets=BUCKETS, total=total,
+                               traces=json.dumps(chart(found.rows)))
+
+    @app.get("/plotly.min.js")
+    def plotly():
+        return Response(plotly_js, mimetype="application/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def _templates():
+    from pipeline import resources
+    return resources.on_disk("pipeline", "templates")
+
+
+def serve(app, port: int, host: str = "127.0.0.1"):
+    """A waitress server for the app (call .run() to serve, .close() to stop)."""
+    from waitress import create_server
+    return create_server(app, host=host, port=port, threads=4)
