@@ -95,11 +95,13 @@ def exceptions(args: argparse.Namespace) -> None:
 
 def ui(args: argparse.Namespace) -> None:
     """The planner's page on 127.0.0.1 (pipeline/ui.py), until interrupted."""
-    try:
-        from pipeline import ui as window
+    try:   # the extra's packages are imported lazily inside pipeline/ui.py, so check them here
+        import flask, plotly, waitress  # noqa: F401,E401
     except ImportError as err:
         from pipeline.errors import BomflowError
         raise BomflowError(f"bomflow ui needs its extra: pip install 'bomflow[ui]' ({err.name} is missing)") from None
+    from pipeline import ui as window
+
     spark, conf = _session(args)
     server = window.serve(window.create_app(window.Window(spark, conf, args.lake, args.solr)), args.port)
     print(f"bomflow ui: http://127.0.0.1:{server.effective_port}/  (lake {args.lake}, Solr alias "
