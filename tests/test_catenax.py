@@ -72,6 +72,33 @@ def test_weekly_totals_equal_the_purchased_demand_of_the_run(spark, exports):
     assert not off, [(k, got[k], expected[k]) for k in off[:3]]
 
 
+def test_each_week_is_demand_summarys_week_bucket_plan_included(spark, exports):
+    """One number everywhere: the export's week equals the week bucket of demand_summary (orders + plan)
+    that Solr and the page serve, rounded as CX-0128 sends it; week 0 also holds the weeks before it."""
+    from pipeline.export import quantity
+    lake, folders = exports
+    run_id = json.loads((folders[0] / "manifest.json").read_text())["run_id"]
+    run = [r for r in read_table(spark, lake, n.RUNS).collect() if r.run_id == run_id][0]
+    versions = json.loads(run.metrics_json)["committed_versions"]
+    at = lambda table: spark.read.format("delta").option("versionAsOf", versions[table]).load(str(lake / table))
+    site = {r.plant_id: r.bpns for r in at(n.PLANTS).collect()}
+    purchased = {r.part_id for r in at(n.PARTS).where(F.col(n.PART_TYPE) == n.PURCHASED).collect()}
+    week0 = date.fromisoformat(next(iter(documents(folders[0], WBMD).values()))["demandSeries"][0]["demands"][0]["pointInTime"])
+    expected, plan_weeks = {}, set()
+    for r in at(n.DEMAND_SUMMARY).where(F.col(n.BUCKET) == n.WEEK).collect():
+        if r.part_id in purchased and site.get(r.plant_id):
+            key = (r.supplier_id, r.part_id, site[r.plant_id], max(r.bucket_start, week0).isoformat())
+            expected[key] = expected.get(key, Decimal(0)) + r.quantity
+            if r.source == n.SOURCE_PLAN:
+                plan_weeks.add(key)
+    got = {(d["supplier"], d["materialNumberCustomer"], s["customerLocation"], x["pointInTime"]): x["demand"]
+           for d in documents(folders[0], WBMD).values() for s in d["demandSeries"] for x in s["demands"]}
+    assert plan_weeks and expected, "the sample has plan demand in the export's weeks"
+    assert {k: quantity(v) for k, v in expected.items() if k in got} == {k: got[k] for k in expected if k in got}
+    assert set(expected) <= set(got), sorted(set(expected) - set(got))[:3]
+    assert all(v == 0 for k, v in got.items() if k not in expected), "a week without summary demand is an explicit 0"
+
+
 def test_ids_are_stable_and_unchanged_content_keeps_changed_at(exports):
     _, folders = exports
     first, second, third = (documents(f, WBMD) for f in folders)

@@ -8,10 +8,11 @@ Rules taken from ../shared/standards/catenax/README.md:
   * purchased parts only (assemblies are built in-house, phantoms never have demand);
   * orders and plan are one series (the horizon rule keeps them apart), with
     demand category SR99 (series production);
-  * a plan row's demand sits on one day per month in part_demand (the contract
-    explodes a month at its first day); for weekly exchange it is spread evenly
-    over the month that starts at its demand_date, as a supplier would plan it,
-    so the weeks of a month are not three zeros and one lump.
+  * one number everywhere: a plan row's demand sits where the contract puts it
+    (the month explodes at its first day, lead-time offsets applied), and a
+    week's quantity is exactly demand_summary's week bucket, the number Solr,
+    `bomflow demand` and the planner's page show (docs/catenax.md "Plan demand
+    per week"); only week 0 also holds what was due before it.
 """
 from datetime import date
 
@@ -28,22 +29,10 @@ def purchased(part_demand: DataFrame) -> DataFrame:
     return part_demand.where(F.col(n.PART_TYPE) == n.PURCHASED)
 
 
-def spread_plan(part_demand: DataFrame) -> DataFrame:
-    """Plan rows as one row per day of [demand_date, demand_date + 1 month), each with an equal share."""
-    day = F.col(n.DEMAND_DATE)
-    days = F.datediff(F.add_months(day, 1), day)
-    spread = part_demand.select(
-        "*", F.explode(F.sequence(day, F.date_sub(F.add_months(day, 1), 1))).alias("_day"), days.alias("_days"))
-    share = (F.col(n.QUANTITY) / F.col("_days")).cast(part_demand.schema[n.QUANTITY].dataType)
-    return (spread.withColumn(n.QUANTITY, share).withColumn(n.DEMAND_DATE, F.col("_day")).drop("_day", "_days"))
-
-
 def weekly_series(part_demand: DataFrame, first_week: date) -> DataFrame:
     """(supplier_id, part_id, unit, plant_id, week, quantity) summed over models and sources."""
     week = F.greatest(F.to_date(F.date_trunc("week", F.col(n.DEMAND_DATE))), F.lit(first_week))
-    demand = purchased(part_demand)
-    orders, plan = demand.where(F.col(n.SOURCE) != n.SOURCE_PLAN), demand.where(F.col(n.SOURCE) == n.SOURCE_PLAN)
-    return (orders.unionByName(spread_plan(plan))
+    return (purchased(part_demand)
             .groupBy(n.SUPPLIER_ID, n.PART_ID, n.UNIT, n.PLANT_ID, week.alias(WEEK))
             .agg(F.sum(n.QUANTITY).alias(n.QUANTITY)))
 
