@@ -11,12 +11,13 @@
     bomflow diff --lake DIR [--from RUN] [--to RUN] [--against OTHER_LAKE] [--threshold-pct P] [--by part|week]
     bomflow restore --lake DIR --run RUN
     bomflow maintain --lake DIR
-    bomflow explain --source DIR --plant P --model M --date D --options A,B [--part X]
-    bomflow where-used --source DIR --part X
+    bomflow explain (--source DIR | --lake DIR [--run RUN]) --plant P --model M --date D --options A,B [--part X]
+    bomflow where-used (--source DIR | --lake DIR [--run RUN]) --part X
     bomflow config show [--conf FILE] [--env ENV]
     bomflow setup [--no-solr]
     bomflow metrics --lake DIR [--out FILE.prom]
     bomflow exceptions --lake DIR [--kind LATE|STALE|JUMP|RUN_OUT] [--run-id RUN] [--format table|json|csv]
+    bomflow peg --lake DIR --plant P --part X --week 2026-W11 [--run RUN] [--format table|json|csv]
     bomflow demand [--plant P] [--part X] [--supplier S] --by day|week|month [--from D --to D] [--format table|json|csv]
     bomflow --version
 """
@@ -26,6 +27,14 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.errors import guarded
+
+
+def _bom_input(parser: argparse.ArgumentParser) -> None:
+    """--source DIR, or --lake DIR [--run RUN]: a source folder or a run's own copy of the BOM."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--source", help="a source folder (validated as the night does)")
+    where.add_argument("--lake", help="a lake: the BOM its serving run (or --run) used")
+    parser.add_argument("--run", "--run-id", dest="run_id", help="with --lake: a succeeded run (default the served one)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     maint.set_defaults(action=commands.maintain)
 
     expl = sub.add_parser("explain", help="the exploded BOM of one configuration as a tree, with the engine's totals")
-    expl.add_argument("--source", required=True)
+    _bom_input(expl)
     expl.add_argument("--plant", required=True)
     expl.add_argument("--model", required=True)
     expl.add_argument("--date", required=True, type=date.fromisoformat, help="production date YYYY-MM-DD")
@@ -145,7 +154,7 @@ def parser() -> argparse.ArgumentParser:
     expl.set_defaults(action=commands.explain)
 
     used = sub.add_parser("where-used", help="the models and BOM paths that use a part")
-    used.add_argument("--source", required=True)
+    _bom_input(used)
     used.add_argument("--part", required=True)
     _common(used)
     used.set_defaults(action=commands.where_used)
@@ -169,6 +178,16 @@ def parser() -> argparse.ArgumentParser:
     exc.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _common(exc)
     exc.set_defaults(action=commands.exceptions)
+
+    pg = sub.add_parser("peg", help="the orders behind a week's demand for a part at a plant (pegging)")
+    pg.add_argument("--lake", required=True)
+    pg.add_argument("--plant", required=True)
+    pg.add_argument("--part", required=True)
+    pg.add_argument("--week", required=True, help="ISO week (2026-W11) or any date of it (YYYY-MM-DD)")
+    pg.add_argument("--run", "--run-id", dest="run_id", help="a succeeded run (default: the one the lake serves)")
+    pg.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _common(pg)
+    pg.set_defaults(action=commands.peg)
 
     page = sub.add_parser("ui", help="the planner's page on 127.0.0.1: demand, last night's change, exceptions, the run")
     page.add_argument("--lake", required=True)

@@ -93,6 +93,16 @@ def exceptions(args: argparse.Namespace) -> None:
     print(render_exceptions(rows, args.format), end="")
 
 
+def peg(args: argparse.Namespace) -> None:
+    """The orders behind a week's demand for a part at a plant, from the run's own tables (pipeline/peg.py)."""
+    from pipeline import peg as pegging
+    from pipeline.query import render_peg
+
+    spark, _ = _session(args)
+    found = pegging.peg(spark, args.lake, args.plant, args.part, pegging.parse_week(args.week), args.run_id)
+    print(render_peg(found, args.format), end="")
+
+
 def ui(args: argparse.Namespace) -> None:
     """The planner's page on 127.0.0.1 (pipeline/ui.py), until interrupted."""
     try:   # the extra's packages are imported lazily inside pipeline/ui.py, so check them here
@@ -201,14 +211,16 @@ def explain(args: argparse.Namespace) -> None:
 
     spark, conf = _session(args)
     options = [c.strip() for c in (args.options or "").split(",") if c.strip()]
-    print("\n".join(why.explain(spark, conf, args.source, args.plant, args.model, args.date, options, args.part)))
+    bom = why.read_bom(spark, conf, args.source, args.lake, args.run_id)
+    print("\n".join(why.explain(spark, conf, bom, args.plant, args.model, args.date, options, args.part)))
 
 
 def where_used(args: argparse.Namespace) -> None:
     from pipeline import explain as why
 
     spark, conf = _session(args)
-    print("\n".join(why.where_used(spark, conf, args.source, args.part)))
+    bom = why.read_bom(spark, conf, args.source, args.lake, args.run_id)
+    print("\n".join(why.where_used(spark, conf, bom, args.part)))
 
 
 def validate(args: argparse.Namespace) -> None:

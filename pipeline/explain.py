@@ -1,12 +1,17 @@
 """Answering planners: why does a configuration need a part, and where is a part used?
 
-    bomflow explain --source DIR --plant P --model M --date D --options A,B [--part X]
-    bomflow where-used --source DIR --part X
+    bomflow explain (--source DIR | --lake DIR [--run RUN]) --plant P --model M --date D --options A,B [--part X]
+    bomflow where-used (--source DIR | --lake DIR [--run RUN]) --part X
 
-Both validate the source as the nightly run does (screen) and use the engine's
+Both validate their input as the nightly run does (screen) and use the engine's
 own edge preparation and edge tests (transforms.bom); the quantities that
 explain prints as totals come from the engine's explosion of that one
 configuration, the tree shows the path-by-path factors behind them.
+
+The input is a source folder, or a run's own copy of the BOM in the lake (the
+used plants, models, parts and BOM items it committed): `--lake` alone takes
+the run the lake serves, `--run` an earlier one, so last night can be explained
+after the source was refreshed. Its blocked models come from its runs row.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,6 +25,7 @@ from adapters import lake as lk
 from pipeline.errors import BomflowError
 from schemas import names as n
 from schemas import quantities as q
+from schemas.tables import INPUTS
 from transforms.bom import edge_for_plant, edge_in_effect
 from transforms.demand import demand_by_date
 from transforms.engine import screen
@@ -56,9 +62,32 @@ def _config(spark: SparkSession, plant: str, model: str, day: date, options: lis
     return spark.createDataFrame([(0, plant, model, day, sorted(set(options)), Decimal(1))], schema)
 
 
-def _edges(spark, settings, source):
-    screened = screen(lk.read_source(spark, source), int(settings["engine"]["max_rule_terms"]))
-    return screened, screened.edges
+@dataclass
+class Bom:
+    """What explain and where-used read: a screened source or a run's BOM copy, and how to name it."""
+    screened: object     # transforms.screen.Screened
+    name: str            # "source DIR" or "run RUN"
+    blocked: dict        # model_id -> cause
+
+    @property
+    def edges(self):
+        return self.screened.edges
+
+
+def read_bom(spark: SparkSession, settings: dict, source: str | None = None, lake: str | None = None,
+             run_id: str | None = None) -> Bom:
+    """The BOM of a source folder, or of a run as it committed it (the serving run when run_id is None)."""
+    terms = int(settings["engine"]["max_rule_terms"])
+    if source:
+        screened = screen(lk.read_source(spark, source), terms)
+        return Bom(screened, f"source {source}", screened.blocked)
+    import json
+    run = lk.succeeded_run(spark, lake, run_id)
+    copied = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS)
+    tables = {t: lk.committed_table(spark, lake, run, t) for t in copied}
+    tables.update({t: spark.createDataFrame([], INPUTS[t]) for t in INPUTS if t not in copied})
+    blocked = json.loads(run.blocked_models) if run.blocked_models else {}
+    return Bom(screen(tables, terms), f"run {run.run_id}", blocked)
 
 
 def edges_for(edges, config) -> dict[str, list[Edge]]:
@@ -120,16 +149,16 @@ def tree_lines(children: dict[str, list[Edge]], model: str, day: date, part: str
     return lines
 
 
-def explain(spark: SparkSession, settings: dict, source: str, plant: str, model: str, day: date,
+def explain(spark: SparkSession, settings: dict, bom: Bom, plant: str, model: str, day: date,
             options: list[str], part: str | None = None) -> list[str]:
-    screened, edges = _edges(spark, settings, source)
+    screened, edges = bom.screened, bom.edges
     if model not in screened.models:
-        raise BomflowError(f"model {model} is not a valid vehicle model of {source}")
+        raise BomflowError(f"model {model} is not a valid vehicle model of {bom.name}")
     config = _config(spark, plant, model, day, options)
     lines = [f"{model} at plant {plant}, production date {day}, options {','.join(sorted(set(options))) or '(none)'}:"
-             f" per vehicle"]
-    if model in screened.blocked:
-        lines.append(f"WARNING: BLOCKED {screened.blocked[model]}: the nightly run gives this model no new demand")
+             f" per vehicle ({bom.name})"]
+    if model in bom.blocked:
+        lines.append(f"WARNING: BLOCKED {bom.blocked[model]}: the nightly run gives this model no new demand")
     lines += tree_lines(edges_for(edges, config), model, day, part)
     totals = demand_by_date(explode(config, edges, int(settings["engine"]["max_depth"])).demand, config)
     if part:
@@ -142,9 +171,9 @@ def explain(spark: SparkSession, settings: dict, source: str, plant: str, model:
     return lines
 
 
-def where_used(spark: SparkSession, settings: dict, source: str, part: str, max_paths: int = 50) -> list[str]:
+def where_used(spark: SparkSession, settings: dict, bom: Bom, part: str, max_paths: int = 50) -> list[str]:
     """Every model and path from a model down to `part` over the valid BOM (dates, plants and rules shown, not applied)."""
-    _, edges = _edges(spark, settings, source)
+    edges = bom.edges
     parents: dict[str, list] = {}
     for r in edges.select(n.BOM_ITEM_ID, n.PARENT_ID, n.CHILD_ID, n.RULE, n.VALID_FROM, n.VALID_TO, "edge_plant_id").collect():
         parents.setdefault(r.child_id, []).append(r)
@@ -160,7 +189,7 @@ def where_used(spark: SparkSession, settings: dict, source: str, part: str, max_
             up(r.parent_id, [r] + below)
 
     if part not in parents:
-        return [f"{part} is not used in any valid BOM item of {source}"]
+        return [f"{part} is not used in any valid BOM item of {bom.name}"]
     up(part, [])
     models = sorted({p[0].parent_id for p in paths})
     lines = [f"{part} is used by {len(models)} model(s): {', '.join(models)}; "

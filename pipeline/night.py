@@ -10,12 +10,17 @@ once, after the gate passed, so a failed night leaves the last good state.
 `bomflow run` and `spark-submit jobs/nightly_demand.py` both call execute().
 """
 import argparse
+import contextvars
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 
+from pyspark import inheritable_thread_target
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,7 +31,7 @@ from pipeline import config, logs
 from pipeline.errors import BomflowError, GateFailed
 from pipeline.faults import failpoint
 from pipeline.gates import GateResult, Suites, input_gate, output_gate
-from pipeline.record import RunRecord, new_run_id, summary_lines
+from pipeline.record import COMMITTED, MASTER_DATA, PEGGING, RunRecord, new_run_id, summary_lines
 from schemas import names as n
 from schemas.tables import QUARANTINE, RUNS
 from transforms.demand import carried_demand
@@ -36,8 +41,6 @@ from transforms.scope import Scope, restrict
 from transforms.summary import demand_summary
 
 log = logs.get("bomflow.night")
-MASTER_DATA = (n.PLANTS, n.PARTS)   # copied into the lake by each successful run (used rows)
-COMMITTED = (n.PART_DEMAND, n.DEMAND_SUMMARY, *MASTER_DATA)   # what a night commits, in this order
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Outputs:
     partial: bool               # a partial run over an existing table: replace only its slice
     stats: dict = field(default_factory=dict)
     exceptions: DataFrame | None = None   # the night's exception messages (appended at commit), persisted
+    pegging: dict[str, DataFrame] = field(default_factory=dict)   # PEGGING table -> its rows (not persisted)
 
 
 # --- the steps -----------------------------------------------------------------------------------------------
@@ -102,7 +106,8 @@ def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run
     stats = staged.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts"),
                        F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first().asDict()
     stats["summary_rows"] = summary.count()
-    return Outputs(staged, summarised, summary, mine, partial=not scope.full and previous is not None, stats=stats)
+    return Outputs(staged, summarised, summary, mine, partial=not scope.full and previous is not None, stats=stats,
+                   pegging={n.ORDER_SIGNATURES: demand.order_signatures, n.SIGNATURE_NEEDS: demand.signature_needs})
 
 
 def flag(outputs: Outputs, screened: Screened, run_date: date, run_id: str, settings: dict) -> dict[str, int]:
@@ -132,12 +137,29 @@ def commit(lake: str, outputs: Outputs, screened: Screened, scope: Scope, run_id
         outputs.summary, lake, n.DEMAND_SUMMARY, run_id=run_id,
         replace_where=scope.sql(plants_only=True) if outputs.partial and scope.plants else None)
     failpoint("after_demand_summary")
-    for table in MASTER_DATA:   # what the exports need beside the demand: plant sites, part descriptions
-        versions[table] = lk.write_table(screened.used[table], lake, table, run_id=run_id)
+    writes = {table: partial(lk.write_table, rows, lake, table, partition_by=(n.PLANT_ID, n.MODEL_ID), run_id=run_id,
+                             replace_where=scope.sql() if outputs.partial else None)   # per (plant, model)
+              for table, rows in outputs.pegging.items()}
+    for table in MASTER_DATA:   # the exports' plant sites and part descriptions; the BOM that explain --run reads
+        writes[table] = partial(lk.write_table, screened.used[table], lake, table, run_id=run_id)
     if outputs.exceptions is not None:   # keyed by run id, like quarantine: readers take the serving run's rows
-        lk.write_table(outputs.exceptions, lake, n.EXCEPTIONS, mode="append")
+        writes[n.EXCEPTIONS] = partial(lk.write_table, outputs.exceptions, lake, n.EXCEPTIONS, mode="append")
+    versions.update(concurrently(outputs.part_demand.sparkSession, writes))
+    versions.pop(n.EXCEPTIONS, None)
     failpoint("after_master_data")
     return versions
+
+
+def concurrently(spark: SparkSession, calls: dict[str, Callable[[], int | None]],
+                 threads: int = 4) -> dict[str, int | None]:
+    """Run independent Delta writes (one table each) from a few driver threads: each is mostly driver-side
+    work (planning, the Delta log), so they overlap well. Spark's local properties (the step's job
+    description, the run id) and the log context follow each thread. The first failure is raised after all
+    have ended."""
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bomflow-commit") as pool:
+        futures = {name: pool.submit(contextvars.copy_context().run, inheritable_thread_target(spark)(call))
+                   for name, call in calls.items()}   # the log context (run id) follows too
+    return {name: future.result() for name, future in futures.items()}
 
 
 def publish_step(spark: SparkSession, settings: dict, lake: str, run_id: str | None, url: str | None = None) -> str:

@@ -14,11 +14,12 @@ from pyspark.sql import functions as F
 
 from adapters import lake as lk
 from pipeline.errors import BomflowError
+from pipeline.record import COMMITTED
 from schemas import names as n
 from transforms.diff import ADDED, CHANGED, REMOVED, demand_diff, plant_totals
 
 RESTORED = n.RESTORED
-RESTORABLE = (n.PART_DEMAND, n.DEMAND_SUMMARY, n.PLANTS, n.PARTS)
+RESTORABLE = COMMITTED   # a run's committed tables (pipeline/record.py)
 # Clustering of the outputs for what reads them: the Solr push and planners filter by plant and part.
 ZORDER = {n.PART_DEMAND: (n.PART_ID, n.DEMAND_DATE), n.DEMAND_SUMMARY: (n.PLANT_ID, n.PART_ID)}
 

@@ -1,4 +1,4 @@
-"""Rendering of a planner's questions (`bomflow demand`, `bomflow exceptions`): a table to read, JSON or CSV."""
+"""Rendering of a planner's questions (`bomflow demand`, `exceptions`, `peg`): a table to read, JSON or CSV."""
 import csv
 import io
 import json
@@ -8,6 +8,7 @@ from schemas import names as n
 COLUMNS = (n.PLANT_ID, n.PART_ID, n.SUPPLIER_ID, n.BUCKET, n.BUCKET_START, n.SOURCE, n.QUANTITY, n.UNIT, n.RUN_ID)
 EXCEPTION_COLUMNS = ("kind", n.PLANT_ID, n.PART_ID, n.MODEL_ID, "bucket_start", n.QUANTITY, "previous_quantity",
                      n.UNIT, "message", n.RUN_ID)
+PEG_COLUMNS = (n.ORDER_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.DEMAND_DATE, "order_quantity", n.QUANTITY)
 
 
 def _cells(rows: list[dict], columns: tuple) -> list[dict]:
@@ -60,3 +61,11 @@ def render(rows: list[dict], fmt: str) -> str:
     lines.append(f"  total {key[0]} {key[1]}: {total}")
     lines.append(f"run {rows[0][n.RUN_ID]} (served by the Solr alias)")
     return "\n".join(lines) + "\n"
+
+
+def render_peg(pegging, fmt: str) -> str:
+    """A week's pegging (pipeline/peg.py): `table` is the orders and how they add up; json/csv the order rows."""
+    from pipeline.peg import lines
+
+    plain = _plain(_cells(pegging.orders, PEG_COLUMNS), fmt, PEG_COLUMNS)
+    return plain if plain is not None else "\n".join(lines(pegging)) + "\n"

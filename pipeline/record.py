@@ -14,6 +14,11 @@ from pipeline import about
 from schemas import names as n
 from schemas.tables import RUNS
 
+MASTER_DATA = (n.PLANTS, n.PARTS, n.VEHICLE_MODELS, n.BOM_ITEMS)   # copied into the lake by each successful run
+PEGGING = (n.ORDER_SIGNATURES, n.SIGNATURE_NEEDS)   # which orders make up a demand (transforms/pegging.py)
+COMMITTED = (n.PART_DEMAND, n.DEMAND_SUMMARY, *PEGGING, *MASTER_DATA)   # what a night commits, in this order;
+# its runs row records each one's version; restore, repair and maintain work on exactly these
+
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"

@@ -14,6 +14,8 @@ PART_DEMAND = "part_demand"
 DEMAND_SUMMARY = "demand_summary"
 QUARANTINE = "quarantine"
 EXCEPTIONS = "exceptions"       # a night's exception messages for planners (transforms/exceptions.py)
+ORDER_SIGNATURES = "order_signatures"   # pegging: each used order's variant signature (transforms/pegging.py)
+SIGNATURE_NEEDS = "signature_needs"     # pegging: each signature's need per car (part, lead-time offset)
 RUNS = "runs"
 
 # Columns
@@ -62,6 +64,7 @@ RULE_PROBABILITY = "rule_probability"  # P(rule) under a (model, month)'s take r
 LEVEL = "level"
 EPOCH = "epoch"                # index of the effectivity interval a production date falls in (per model)
 TRUE_RULES = "true_rules"      # the rules of a model that hold for an option set (a variant signature)
+SIGNATURE_ID = "signature_id"  # a signature's deterministic key: xxhash64(plant, model, epoch, true rules)
 
 # part_type values; MODEL is the type of a BOM root (a vehicle model)
 ASSEMBLY = "assembly"

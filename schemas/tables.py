@@ -12,7 +12,7 @@ def _schema(*fields: tuple) -> StructType:
     return StructType([StructField(name, dtype, nullable) for name, dtype, nullable in fields])
 
 
-S, D, I = StringType(), DateType(), IntegerType()
+S, D, I, L = StringType(), DateType(), IntegerType(), LongType()
 
 INPUTS = {
     n.PLANTS: _schema(
@@ -48,6 +48,14 @@ DEMAND_SUMMARY = _schema(
     (n.RUN_ID, S, False), (n.SOURCE, S, False), (n.PLANT_ID, S, False), (n.PART_ID, S, False),
     (n.SUPPLIER_ID, S, True), (n.UNIT, S, True), (n.BUCKET, S, False),
     (n.BUCKET_START, D, False), (n.QUANTITY, q.DEMAND, False))
+
+ORDER_SIGNATURES = _schema(   # pegging: one row per used order of the run (transforms/pegging.py)
+    (n.ORDER_ID, S, False), (n.PLANT_ID, S, False), (n.MODEL_ID, S, False), (n.PRODUCTION_DATE, D, False),
+    (n.QUANTITY, I, False), (n.SIGNATURE_ID, L, False))
+
+SIGNATURE_NEEDS = _schema(    # pegging: per signature, the quantity of a part one car needs at an offset
+    (n.PLANT_ID, S, False), (n.MODEL_ID, S, False), (n.SIGNATURE_ID, L, False), (n.PART_ID, S, False),
+    (n.OFFSET_DAYS, I, False), (n.PER_UNIT, q.PER_UNIT, False))
 
 QUARANTINE = _schema(
     (n.RUN_ID, S, False), ("table_name", S, False), ("row_key", S, True),

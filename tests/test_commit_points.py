@@ -20,7 +20,7 @@ from adapters import lease
 from jobs import cli
 from pipeline.errors import Exit
 from pipeline.faults import VARIABLE as FAILPOINT, InjectedFault
-from pipeline.night import COMMITTED, Outputs, commit, previous_demand
+from pipeline.night import COMMITTED, PEGGING, Outputs, commit, previous_demand
 from schemas import names as n
 from tests.builders import Case, edge, frame, order, part
 from transforms.scope import Scope
@@ -70,9 +70,11 @@ def test_a_crash_inside_the_commit_leaves_readers_on_the_last_good_state(spark, 
     new = {t: lk.committed_table(spark, str(lake), run, t) for t in COMMITTED}
     for t in (n.PART_DEMAND, n.DEMAND_SUMMARY):
         new[t] = new[t].withColumn(n.RUN_ID, F.lit("crashed"))
-    new[n.PLANTS] = new[n.PLANTS].withColumn("name", F.lit("crashed"))
-    new[n.PARTS] = new[n.PARTS].withColumn("description", F.lit("crashed"))
-    outputs = Outputs(new[n.PART_DEMAND], None, new[n.DEMAND_SUMMARY], None, partial=False)
+    for table, column in ((n.PLANTS, "name"), (n.PARTS, "description"), (n.VEHICLE_MODELS, "name"),
+                          (n.BOM_ITEMS, n.RULE), (n.ORDER_SIGNATURES, n.ORDER_ID), (n.SIGNATURE_NEEDS, n.PART_ID)):
+        new[table] = new[table].withColumn(column, F.lit("crashed"))
+    outputs = Outputs(new[n.PART_DEMAND], None, new[n.DEMAND_SUMMARY], None, partial=False,
+                      pegging={t: new[t] for t in PEGGING})
     monkeypatch.setenv(FAILPOINT, point)
     with pytest.raises(InjectedFault):
         commit(str(lake), outputs, SimpleNamespace(used=new), Scope(), "crashed")
