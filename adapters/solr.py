@@ -328,38 +328,40 @@ def query_demand(conf: dict, bucket: str, plant: str | None = None, part: str | 
     params = {"q": "*:*", "fq": filters, "fl": ",".join(DEMAND_FIELDS), "rows": page, "sort": "id asc",
               "wt": "json", "cursorMark": "*"}
     rows = []
-    try:
-        while True:
-            reply = requests.get(f"{url}/{conf['alias']}/select", params=params, timeout=60, auth=reader(conf))
-            if reply.status_code == 404:
-                raise BomflowError(f"Solr at {url} has no alias {conf['alias']}: nothing is published yet "
-                                   "(`bomflow publish --lake DIR`)")
-            reply.raise_for_status()
-            body = reply.json()
-            for doc in body["response"]["docs"]:
-                rows.append({**{f: doc.get(f) for f in DEMAND_FIELDS if f not in (n.BUCKET_START, "quantity_exact")},
-                             n.BUCKET_START: date.fromisoformat(doc[n.BUCKET_START][:10]),
-                             n.QUANTITY: Decimal(doc["quantity_exact"])})
-            if body["nextCursorMark"] == params["cursorMark"]:
-                break
-            params["cursorMark"] = body["nextCursorMark"]
-    except requests.RequestException as err:
-        raise BomflowError(f"Solr is not reachable at {url}: {root_cause(err)} (`bomflow solr status`)") from None
+    while True:
+        body = reader_select(conf, url, params)
+        if body is None:
+            raise BomflowError(f"Solr at {url} has no alias {conf['alias']}: nothing is published yet "
+                               "(`bomflow publish --lake DIR`)")
+        for doc in body["response"]["docs"]:
+            rows.append({**{f: doc.get(f) for f in DEMAND_FIELDS if f not in (n.BUCKET_START, "quantity_exact")},
+                         n.BUCKET_START: date.fromisoformat(doc[n.BUCKET_START][:10]),
+                         n.QUANTITY: Decimal(doc["quantity_exact"])})
+        if body["nextCursorMark"] == params["cursorMark"]:
+            break
+        params["cursorMark"] = body["nextCursorMark"]
     return sorted(rows, key=lambda r: (r[n.PLANT_ID], r[n.PART_ID], r[n.BUCKET_START], r[n.SOURCE]))
 
 
-def served_run_id(conf: dict, url: str | None = None) -> str | None:
-    """The run whose demand the alias serves (None when nothing is published), as the reader role."""
-    url = (url or conf["url"]).rstrip("/")
+def reader_select(conf: dict, url: str, params: dict) -> dict | None:
+    """One select on the alias as the reader role: its JSON answer, or None when the alias does not exist.
+
+    Unreachable, or any other refusal (a secured Solr answers 403 for a missing alias too), is a BomflowError."""
     try:
-        reply = requests.get(f"{url}/{conf['alias']}/select", timeout=60, auth=reader(conf),
-                             params={"q": "*:*", "fq": f"{n.BUCKET}:*", "fl": n.RUN_ID, "rows": 1, "wt": "json"})
+        reply = requests.get(f"{url}/{conf['alias']}/select", params=params, timeout=60, auth=reader(conf))
     except requests.RequestException as err:
         raise BomflowError(f"Solr is not reachable at {url}: {root_cause(err)} (`bomflow solr status`)") from None
     if reply.status_code == 404:
         return None
-    if not reply.ok:   # a secured Solr answers 403 for an alias that does not exist, too
+    if not reply.ok:
         raise BomflowError(f"Solr at {url} refused the reader a query of alias {conf['alias']} (HTTP "
                            f"{reply.status_code}): is anything published, are the credentials right?")
-    docs = reply.json()["response"]["docs"]
+    return reply.json()
+
+
+def served_run_id(conf: dict, url: str | None = None) -> str | None:
+    """The run whose demand the alias serves (None when nothing is published), as the reader role."""
+    body = reader_select(conf, (url or conf["url"]).rstrip("/"),
+                         {"q": "*:*", "fq": f"{n.BUCKET}:*", "fl": n.RUN_ID, "rows": 1, "wt": "json"})
+    docs = body["response"]["docs"] if body is not None else []
     return docs[0][n.RUN_ID] if docs else None

@@ -1,9 +1,11 @@
 """The planner's window (`bomflow ui`): one page on 127.0.0.1 with a part's, supplier's or plant's demand
 by day, week or month per plant, as a table and a Plotly chart, last night's change next to it, the
-exception messages to act on, and the run it came from (gates, blocked models, quarantine counts).
+exception messages to act on, the part's where-used, the orders behind each week (pegging, `/peg`),
+and the run it came from (gates, blocked models, quarantine counts).
 
 Demand is read through the Solr alias (what suppliers and planners are served); what Solr does not
-hold (the run record, the previous run's demand, the exception messages) is read from the lake.
+hold (the run record, the previous run's demand, the exception messages, the run's BOM copy and its
+pegging tables) is read from the lake, always for the run the alias serves.
 Stack (docs/ui.md): Flask + Jinja for one server-rendered page, waitress to serve it, Plotly.js from
 the `plotly` wheel (no CDN, no front-end build).
 """
@@ -40,6 +42,7 @@ class Answer:
     previous_run_id: str | None = None
     rows: list[dict] = field(default_factory=list)
     exceptions: list[dict] = field(default_factory=list)
+    where_used: list[str] = field(default_factory=list)   # the searched part's models and paths (run's BOM)
     problem: str | None = None
 
 
@@ -52,6 +55,30 @@ class Window:
 
     def __init__(self, spark: SparkSession, conf: dict, lake: str, solr_url: str | None = None):
         self.spark, self.conf, self.lake, self.solr_url = spark, conf, str(lake), solr_url
+        self._boms: dict[str, object] = {}   # run id -> its BOM copy, screened (pipeline/explain.py)
+        self._runs: dict[str, tuple] = {}    # served run id -> (its record, the run before it): one read each
+
+    def served(self, run_id: str) -> tuple[dict, object]:
+        """The served run's record and the succeeded run before it, read once per served run."""
+        if run_id not in self._runs:
+            record = self.run_record(run_id)
+            self._runs = {run_id: (record, self.previous_run(record))}
+        return self._runs[run_id]
+
+    def served_run_id(self) -> str | None:
+        return solr.served_run_id(self.conf["solr"], self.solr_url)
+
+    def where_used(self, part: str, run_id: str) -> list[str]:
+        """The part's models and BOM paths in the BOM the run used (its copy in the lake)."""
+        from pipeline import explain
+        if run_id not in self._boms:
+            self._boms = {run_id: explain.read_bom(self.spark, self.conf, lake=self.lake, run_id=run_id)}
+        return explain.where_used(self.spark, self.conf, self._boms[run_id], part)
+
+    def pegging(self, plant: str, part: str, week, run_id: str):
+        """The orders behind a week's demand of the run (pipeline/peg.py)."""
+        from pipeline.peg import peg
+        return peg(self.spark, self.lake, plant, part, week, run_id)
 
     def _filters(self, q: Question, df):
         for column, value in ((n.PLANT_ID, q.plant), (n.PART_ID, q.part), (n.SUPPLIER_ID, q.supplier)):
@@ -81,16 +108,15 @@ class Window:
     def answer(self, q: Question) -> Answer:
         found = Answer(q)
         try:
-            run_id = solr.served_run_id(self.conf["solr"], self.solr_url)
+            run_id = self.served_run_id()
             if run_id is None:
                 found.problem = "nothing is published yet: run `bomflow publish --lake DIR`"
                 return found
-            found.run = self.run_record(run_id)
+            found.run, before = self.served(run_id)
             if not q.asked():
                 return found
             found.rows = solr.query_demand(self.conf["solr"], q.by, q.plant or None, q.part or None,
                                            q.supplier or None, url=self.solr_url)
-            before = self.previous_run(found.run)
             if before is not None:
                 found.previous_run_id = before.run_id
                 old = self._filters(q, lk.committed_table(self.spark, self.lake, before, n.DEMAND_SUMMARY))
@@ -102,6 +128,8 @@ class Window:
             exceptions = self._filters(Question(q.plant, q.part), exceptions.where(F.col(n.RUN_ID) == run_id))
             found.exceptions = [r.asDict() for r in exceptions.orderBy("kind", n.PLANT_ID, n.PART_ID,
                                                                        "bucket_start").collect()]
+            if q.part:
+                found.where_used = self.where_used(q.part, run_id)
         except BomflowError as err:
             found.problem = str(err)
         return found
@@ -136,6 +164,20 @@ def create_app(window: Window):
         total = sum((r[n.QUANTITY] for r in found.rows), Decimal(0))
         return render_template("ui.html", a=found, q=q, buckets=BUCKETS, total=total,
                                traces=json.dumps(chart(found.rows)))
+
+    @app.get("/peg")
+    def peg():
+        from pipeline.peg import parse_week
+        plant, part = request.args.get("plant", "").strip(), request.args.get("part", "").strip()
+        found, problem = None, None
+        try:
+            run_id = window.served_run_id()
+            if run_id is None:
+                raise BomflowError("nothing is published yet: run `bomflow publish --lake DIR`")
+            found = window.pegging(plant, part, parse_week(request.args.get("week", "")), run_id)
+        except BomflowError as err:
+            problem = str(err)
+        return render_template("peg.html", p=found, problem=problem, plant=plant, part=part)
 
     @app.get("/plotly.min.js")
     def plotly():

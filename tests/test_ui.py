@@ -102,6 +102,27 @@ def test_a_planner_searches_a_part_and_reads_the_lakes_numbers(spark, history, p
         .collect())
     assert int(browser.find_element("id", "quarantine-rows").text) == (served.quarantine_rows or 0)
 
+    # where-used: the models that reach the part over the served run's own BOM copy (walked up here)
+    parents: dict[str, set] = {}
+    for e in lk.committed_table(spark, str(lake), served, n.BOM_ITEMS).collect():
+        parents.setdefault(e.child_id, set()).add(e.parent_id)
+    models, todo = set(), [part]
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            (models.add(parent) if parent not in parents else todo.append(parent))
+    first = browser.find_element("css selector", "#where-used li").text
+    assert first.startswith(f"{part} is used by {len(models)} model(s): {', '.join(sorted(models))};"), first
+
+    # pegging: a week's "orders" link lists the orders behind that row, summing exactly to it
+    link = browser.find_elements("css selector", "#demand-table a.peg")[0]
+    row = link.find_element("xpath", "./ancestor::tr")
+    cells = [td.text for td in row.find_elements("css selector", "td")]
+    link.click()
+    pegged = table(browser, "#peg-table")
+    assert pegged and sum(Decimal(r[5]) for r in pegged) == Decimal(browser.find_element("id", "peg-total").text)
+    assert Decimal(browser.find_element("id", "peg-total").text) == Decimal(cells[5])   # the Solr number
+    assert browser.find_element("id", "run-id").text == served.run_id
+
 
 def test_a_search_with_no_demand_says_so_and_a_missing_alias_is_a_clear_message(page, browser, spark):
     from pipeline import ui
