@@ -13,6 +13,7 @@ used plants, models, parts and BOM items it committed): `--lake` alone takes
 the run the lake serves, `--run` an earlier one, so last night can be explained
 after the source was refreshed. Its blocked models come from its runs row.
 """
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +24,8 @@ from pyspark.sql.types import ArrayType, DateType, LongType, StringType, StructF
 
 from adapters import lake as lk
 from pipeline.errors import BomflowError
+from pipeline.query import number
+from pipeline.record import MASTER_DATA
 from schemas import names as n
 from schemas import quantities as q
 from schemas.tables import INPUTS
@@ -33,10 +36,6 @@ from transforms.explode import explode
 from transforms.rules import rule_holds
 
 MAX_LINES = 400
-
-
-def _num(d: Decimal) -> str:
-    return format(d.normalize(), "f")
 
 
 @dataclass
@@ -81,11 +80,9 @@ def read_bom(spark: SparkSession, settings: dict, source: str | None = None, lak
     if source:
         screened = screen(lk.read_source(spark, source), terms)
         return Bom(screened, f"source {source}", screened.blocked)
-    import json
     run = lk.succeeded_run(spark, lake, run_id)
-    copied = (n.PLANTS, n.VEHICLE_MODELS, n.PARTS, n.BOM_ITEMS)
-    tables = {t: lk.committed_table(spark, lake, run, t) for t in copied}
-    tables.update({t: spark.createDataFrame([], INPUTS[t]) for t in INPUTS if t not in copied})
+    tables = {t: lk.committed_table(spark, lake, run, t) for t in MASTER_DATA}
+    tables.update({t: spark.createDataFrame([], INPUTS[t]) for t in INPUTS if t not in MASTER_DATA})
     blocked = json.loads(run.blocked_models) if run.blocked_models else {}
     return Bom(screen(tables, terms), f"run {run.run_id}", blocked)
 
@@ -140,8 +137,8 @@ def tree_lines(children: dict[str, list[Edge]], model: str, day: date, part: str
             child_offset = offset + e.parent_offset
             need = per_vehicle * e.edge_factor
             due = f"  needed {day - timedelta(days=child_offset)}" if e.node_type != n.PHANTOM else "  (phantom: no demand)"
-            lines.append(f"{prefix}{branch}{e.child_id}  {e.node_type}  x{_num(e.edge_factor)} per parent"
-                         f" = {_num(need)} per vehicle{due}{rule}{plant}{_effectivity(e)}  [{e.bom_item_id}]")
+            lines.append(f"{prefix}{branch}{e.child_id}  {e.node_type}  x{number(e.edge_factor)} per parent"
+                         f" = {number(need)} per vehicle{due}{rule}{plant}{_effectivity(e)}  [{e.bom_item_id}]")
             if e.node_type != n.PURCHASED:
                 walk(e.child_id, prefix + below, need, child_offset)
 
@@ -165,7 +162,7 @@ def explain(spark: SparkSession, settings: dict, bom: Bom, plant: str, model: st
         totals = totals.where(F.col(n.PART_ID) == part)
     rows = totals.orderBy(n.PART_ID, n.DEMAND_DATE).collect()
     lines.append(f"engine totals per vehicle ({len(rows)} part/date rows; paths summed, as in part_demand):")
-    lines += [f"  {r.part_id:<28} {r.demand_date}  {_num(r.quantity)}" for r in rows]
+    lines += [f"  {r.part_id:<28} {r.demand_date}  {number(r.quantity)}" for r in rows]
     if part and not rows:
         lines.append(f"  {part} is not needed by this configuration")
     return lines

@@ -19,7 +19,6 @@ from schemas import names as n
 from transforms.diff import ADDED, CHANGED, REMOVED, demand_diff, plant_totals
 
 RESTORED = n.RESTORED
-RESTORABLE = COMMITTED   # a run's committed tables (pipeline/record.py)
 # Clustering of the outputs for what reads them: the Solr push and planners filter by plant and part.
 ZORDER = {n.PART_DEMAND: (n.PART_ID, n.DEMAND_DATE), n.DEMAND_SUMMARY: (n.PLANT_ID, n.PART_ID)}
 
@@ -130,14 +129,14 @@ def restore(spark: SparkSession, lake: str, run_id: str) -> list[str]:
     versions = json.loads(run.metrics_json)["committed_versions"]
     started = datetime.now(timezone.utc)
     lines = []
-    for table in RESTORABLE:
+    for table in COMMITTED:
         if table in versions:
             DeltaTable.forPath(spark, lk.table_path(lake, table)).restoreToVersion(versions[table])
             lines.append(f"  {table:<15} restored to version {versions[table]}")
     report = RunRecord(run_id=new_run_id(started), run_date=run.run_date, source=run.source_path, lake=lake,
                        started_at=started, status=RESTORED, gate_result=run.gate_result)
     report.metrics = {"restored_run_id": run.run_id, "serves_run_id": run.run_id,
-                      "committed_versions": {t: lk.table_version(spark, lake, t) for t in RESTORABLE if t in versions}}
+                      "committed_versions": {t: lk.table_version(spark, lake, t) for t in COMMITTED if t in versions}}
     finish(spark, report)
     return [f"restored the outputs of run {run.run_id} (recorded as {report.run_id}, status {RESTORED})", *lines,
             "  Solr is unchanged: `bomflow rollback --to RUN` repoints the alias"]
@@ -155,7 +154,7 @@ def maintain(spark: SparkSession, lake: str, conf: dict) -> list[str]:
     started = datetime.now(timezone.utc)
     lines = [f"maintain {lake} (vacuum retention {retention:g} h: time travel, diff and restore reach that far back)"]
     serving = lk.serving_run(spark, lake)
-    lines += [f"  repaired {line}" for line in lk.repair(spark, lake, RESTORABLE, serving)]
+    lines += [f"  repaired {line}" for line in lk.repair(spark, lake, COMMITTED, serving)]
     for table in (n.PART_DEMAND, n.DEMAND_SUMMARY, n.QUARANTINE, n.RUNS, n.PLANTS, n.PARTS, "catenax_ids"):
         path = lk.table_path(lake, table)
         if not DeltaTable.isDeltaTable(spark, path):
@@ -173,7 +172,7 @@ def maintain(spark: SparkSession, lake: str, conf: dict) -> list[str]:
         report = RunRecord(run_id=new_run_id(started), run_date=serving.run_date, source=serving.source_path,
                            lake=lake, started_at=started, status=n.MAINTAINED, gate_result=serving.gate_result)
         report.metrics = {"serves_run_id": serving.run_id,
-                          "committed_versions": {t: lk.table_version(spark, lake, t) for t in RESTORABLE if t in served}}
+                          "committed_versions": {t: lk.table_version(spark, lake, t) for t in COMMITTED if t in served}}
         finish(spark, report)
         lines.append(f"  serves run {serving.run_id} (recorded as {report.run_id}, status {n.MAINTAINED})")
     return lines

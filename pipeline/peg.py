@@ -13,7 +13,8 @@ from pyspark.sql import functions as F
 from adapters import lake as lk
 from pipeline.errors import BomflowError
 from schemas import names as n
-from transforms.pegging import pegged_orders, week_of
+from transforms.pegging import pegged_orders
+from transforms.summary import week_start
 
 
 def parse_week(text: str) -> date:
@@ -52,7 +53,7 @@ def peg(spark: SparkSession, lake: str, plant: str, part: str, week: date, run_i
                      [r.asDict() for r in rows.orderBy(n.DEMAND_DATE, n.MODEL_ID, n.ORDER_ID).collect()])
     demand = (tables[n.PART_DEMAND]
               .where((F.col(n.PLANT_ID) == plant) & (F.col(n.PART_ID) == part)
-                     & (week_of(F.col(n.DEMAND_DATE)) == F.lit(week)))
+                     & (week_start(F.col(n.DEMAND_DATE)) == F.lit(week)))
               .groupBy(n.SOURCE, n.CARRIED_FROM_RUN_ID).agg(F.sum(n.QUANTITY).alias(n.QUANTITY)).collect())
     for r in demand:
         if r[n.CARRIED_FROM_RUN_ID] is not None:
@@ -65,23 +66,3 @@ def peg(spark: SparkSession, lake: str, plant: str, part: str, week: date, run_i
         raise BomflowError(f"pegging of {part} at {plant}, week {week}: the orders sum to {result.pegged}, "
                            f"part_demand of run {run.run_id} holds {result.order_demand}")
     return result
-
-
-def lines(p: Pegging) -> list[str]:
-    """A planner's reading: the orders, then how they add up to the week's demand."""
-    head = f"{p.part} at {p.plant}, week of {p.week} (ISO {p.week.isocalendar()[0]}-W{p.week.isocalendar()[1]:02d}), run {p.run_id}"
-    if not p.orders and not p.plan_demand and not p.carried:
-        return [head, "  no demand in that week"]
-    out = [head, f"  {'order':<14} {'model':<6} {'production':<11} {'needed':<11} {'cars':>5}  quantity"]
-    out += [f"  {r[n.ORDER_ID]:<14} {r[n.MODEL_ID]:<6} {r[n.PRODUCTION_DATE]!s:<11} {r[n.DEMAND_DATE]!s:<11} "
-            f"{r['order_quantity']:>5}  {_num(r[n.QUANTITY])}" for r in p.orders]
-    out.append(f"  {len(p.orders)} order(s): {_num(p.pegged)} = the week's order demand in part_demand")
-    if p.plan_demand:
-        out.append(f"  plus plan demand {_num(p.plan_demand)} (volume plan beyond the orders: no orders behind it)")
-    for run_id, quantity in sorted(p.carried.items()):
-        out.append(f"  plus {_num(quantity)} carried from run {run_id} for a blocked model: bomflow peg --run {run_id}")
-    return out
-
-
-def _num(d: Decimal) -> str:
-    return format(d.normalize(), "f") if d else "0"

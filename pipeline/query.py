@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+from decimal import Decimal
 
 from schemas import names as n
 
@@ -63,9 +64,28 @@ def render(rows: list[dict], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def number(d: Decimal) -> str:
+    """An exact decimal as a planner writes it: no exponent, no trailing zeros."""
+    return format(d.normalize(), "f")
+
+
 def render_peg(pegging, fmt: str) -> str:
     """A week's pegging (pipeline/peg.py): `table` is the orders and how they add up; json/csv the order rows."""
-    from pipeline.peg import lines
-
     plain = _plain(_cells(pegging.orders, PEG_COLUMNS), fmt, PEG_COLUMNS)
-    return plain if plain is not None else "\n".join(lines(pegging)) + "\n"
+    return plain if plain is not None else "\n".join(peg_lines(pegging)) + "\n"
+
+
+def peg_lines(p) -> list[str]:
+    """A planner's reading: the orders, then how they add up to the week's demand."""
+    head = f"{p.part} at {p.plant}, week of {p.week} (ISO {p.week.isocalendar()[0]}-W{p.week.isocalendar()[1]:02d}), run {p.run_id}"
+    if not p.orders and not p.plan_demand and not p.carried:
+        return [head, "  no demand in that week"]
+    out = [head, f"  {'order':<14} {'model':<6} {'production':<11} {'needed':<11} {'cars':>5}  quantity"]
+    out += [f"  {r[n.ORDER_ID]:<14} {r[n.MODEL_ID]:<6} {r[n.PRODUCTION_DATE]!s:<11} {r[n.DEMAND_DATE]!s:<11} "
+            f"{r['order_quantity']:>5}  {number(r[n.QUANTITY])}" for r in p.orders]
+    out.append(f"  {len(p.orders)} order(s): {number(p.pegged)} = the week's order demand in part_demand")
+    if p.plan_demand:
+        out.append(f"  plus plan demand {number(p.plan_demand)} (volume plan beyond the orders: no orders behind it)")
+    for run_id, quantity in sorted(p.carried.items()):
+        out.append(f"  plus {number(quantity)} carried from run {run_id} for a blocked model: bomflow peg --run {run_id}")
+    return out

@@ -65,8 +65,12 @@ class Window:
             self._runs = {run_id: (record, self.previous_run(record))}
         return self._runs[run_id]
 
-    def served_run_id(self) -> str | None:
-        return solr.served_run_id(self.conf["solr"], self.solr_url)
+    def served_run_id(self) -> str:
+        """The run the alias serves; a BomflowError (shown on the page) when nothing is published."""
+        run_id = solr.served_run_id(self.conf["solr"], self.solr_url)
+        if run_id is None:
+            raise BomflowError("nothing is published yet: run `bomflow publish --lake DIR`")
+        return run_id
 
     def where_used(self, part: str, run_id: str) -> list[str]:
         """The part's models and BOM paths in the BOM the run used (its copy in the lake)."""
@@ -109,9 +113,6 @@ class Window:
         found = Answer(q)
         try:
             run_id = self.served_run_id()
-            if run_id is None:
-                found.problem = "nothing is published yet: run `bomflow publish --lake DIR`"
-                return found
             found.run, before = self.served(run_id)
             if not q.asked():
                 return found
@@ -171,10 +172,7 @@ def create_app(window: Window):
         plant, part = request.args.get("plant", "").strip(), request.args.get("part", "").strip()
         found, problem = None, None
         try:
-            run_id = window.served_run_id()
-            if run_id is None:
-                raise BomflowError("nothing is published yet: run `bomflow publish --lake DIR`")
-            found = window.pegging(plant, part, parse_week(request.args.get("week", "")), run_id)
+            found = window.pegging(plant, part, parse_week(request.args.get("week", "")), window.served_run_id())
         except BomflowError as err:
             problem = str(err)
         return render_template("peg.html", p=found, problem=problem, plant=plant, part=part)

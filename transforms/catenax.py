@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from schemas import names as n
+from transforms.summary import week_start
 
 WEEK = "week"
 DAY_COL = "day"
@@ -31,7 +32,7 @@ def purchased(part_demand: DataFrame) -> DataFrame:
 
 def weekly_series(part_demand: DataFrame, first_week: date) -> DataFrame:
     """(supplier_id, part_id, unit, plant_id, week, quantity) summed over models and sources."""
-    week = F.greatest(F.to_date(F.date_trunc("week", F.col(n.DEMAND_DATE))), F.lit(first_week))
+    week = F.greatest(week_start(F.col(n.DEMAND_DATE)), F.lit(first_week))
     return (purchased(part_demand)
             .groupBy(n.SUPPLIER_ID, n.PART_ID, n.UNIT, n.PLANT_ID, week.alias(WEEK))
             .agg(F.sum(n.QUANTITY).alias(n.QUANTITY)))

@@ -3,6 +3,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from schemas import names as n
+from transforms.summary import week_start
 
 ADDED, REMOVED, CHANGED, SAME = "added", "removed", "changed", "same"
 KEY = (n.PLANT_ID, n.PART_ID)
@@ -22,7 +23,7 @@ def demand_diff(old: DataFrame, new: DataFrame, threshold_pct: float, min_abs: f
 
     def totals(df: DataFrame, name: str) -> DataFrame:
         if by_week:
-            df = df.withColumn(WEEK, F.to_date(F.date_trunc("week", F.col(n.DEMAND_DATE))))
+            df = df.withColumn(WEEK, week_start(F.col(n.DEMAND_DATE)))
         return df.groupBy(*key).agg(F.sum(n.QUANTITY).alias(name))
 
     joined = totals(old, "old_quantity").join(totals(new, "new_quantity"), on=key, how="full_outer")

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from schemas import names as n
 from schemas import quantities as q
 from schemas.tables import EXCEPTIONS
+from transforms.summary import week_start
 
 LATE, STALE, JUMP, RUN_OUT = "LATE", "STALE", "JUMP", "RUN_OUT"
 KINDS = (LATE, STALE, JUMP, RUN_OUT)
@@ -62,7 +63,7 @@ def stale(demand: DataFrame, run_id: str) -> DataFrame:
 
 
 def weekly(demand: DataFrame, first: date, last: date) -> DataFrame:
-    week = F.to_date(F.date_trunc("week", F.col(n.DEMAND_DATE)))
+    week = week_start(F.col(n.DEMAND_DATE))
     return (demand.where(F.col(n.CARRIED_FROM_RUN_ID).isNull())
             .withColumn("bucket_start", week)
             .where(F.col("bucket_start").between(F.lit(first), F.lit(last)))

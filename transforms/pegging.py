@@ -14,7 +14,7 @@ demand in part_demand. Carried rows of blocked models have no orders in the run 
 """
 from datetime import date
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from schemas import names as n
@@ -22,6 +22,7 @@ from schemas import quantities as q
 from schemas.tables import ORDER_SIGNATURES, SIGNATURE_NEEDS
 from transforms.configurations import normalise_options
 from transforms.signatures import with_signature
+from transforms.summary import week_start
 
 
 def order_signature_rows(orders: DataFrame, rules_by_model: DataFrame) -> DataFrame:
@@ -42,10 +43,6 @@ def signature_need_rows(exploded: DataFrame, signatures: DataFrame) -> DataFrame
             .select(*[F.col(f.name).cast(f.dataType) for f in SIGNATURE_NEEDS.fields]))
 
 
-def week_of(day: Column) -> Column:
-    return F.to_date(F.date_trunc("week", day))
-
-
 def pegged_orders(order_signatures: DataFrame, signature_needs: DataFrame, plant: str, part: str,
                   week: date) -> DataFrame:
     """(order_id, model_id, production_date, demand_date, order quantity, quantity of `part`) of every order
@@ -55,7 +52,7 @@ def pegged_orders(order_signatures: DataFrame, signature_needs: DataFrame, plant
     demand_date = F.date_sub(F.col(n.PRODUCTION_DATE), F.col(n.OFFSET_DAYS))
     return (orders.join(F.broadcast(needs), on=[n.PLANT_ID, n.MODEL_ID, n.SIGNATURE_ID], how="inner")
             .withColumn(n.DEMAND_DATE, demand_date)
-            .where(week_of(F.col(n.DEMAND_DATE)) == F.lit(week))
+            .where(week_start(F.col(n.DEMAND_DATE)) == F.lit(week))
             .withColumn("part_quantity", F.col(n.QUANTITY).cast(q.CONFIG_QTY) * F.col(n.PER_UNIT))
             .groupBy(n.ORDER_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.DEMAND_DATE, F.col(n.QUANTITY).alias("order_quantity"))
             .agg(F.sum("part_quantity").cast(q.DEMAND).alias(n.QUANTITY)))
