@@ -54,6 +54,7 @@ run: setup
 	@echo "                  (users and passwords: .solr/credentials; writer publishes, reader queries)"
 	@echo "  Solr state:     .venv/bin/bomflow solr status      (stop it: .venv/bin/bomflow solr stop)"
 	@echo "  Catena-X:       $(DATA)/catenax/<run_id>/{week_based_material_demand,short_term_material_demand}/"
+	@echo "  orders behind:  .venv/bin/bomflow peg --lake $(DATA)/lake --plant DIN --part PAINT-P300 --week $$(date -d '+7 days' +%G-W%V)"
 	@echo "  why a demand:   .venv/bin/bomflow explain --source $(DATA)/source --plant SPA --model G05 --date $$(date +%F) --options B58,AT8,P300 --part VALVE"
 
 # Headless Chromium for the page's browser test, from Debian's packages (CI runs as root).
@@ -69,8 +70,11 @@ ui: setup
 	@for i in $$(seq 60); do curl -sf http://127.0.0.1:$(UI_PORT)/healthz >/dev/null && break; sleep 1; done
 	@curl -sf http://127.0.0.1:$(UI_PORT)/healthz >/dev/null || { echo "bomflow ui did not start: see $(DATA)/ui.log"; exit 1; }
 
+# Two pytest-xdist workers, each its own SparkSession; tests sharing a fixture or a port stay on one
+# worker (tests/conftest.py: UNITS). TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 test: setup airflow browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # Scale benchmark (not part of the tests): SF 0.01, 0.1 and 1 against the scan floor and the peers,
 # writes docs/performance.{md,csv,png}. About an hour on 2 cores; SCALES=0.01,0.1 for a quick look.

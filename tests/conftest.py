@@ -10,6 +10,50 @@ import pytest
 
 os.environ["BOMFLOW_ENV"] = "test"
 
+# `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadfile`), each with its own
+# SparkSession. A session fixture is built once per worker that uses it, and the test Solr and the
+# standalone cluster listen on fixed ports. So the work is cut into units, each run whole on one worker:
+# the tests that use the history lake or the test Solr form one unit, the tests that use the bad lake,
+# the standalone cluster or the built wheel another, and every other test file is a unit of its own (its
+# module fixtures are built once). xdist's own `loadgroup` does not work with pytest 9 (the group suffix
+# it writes to `item._nodeid` never reaches `item.nodeid`), hence the scheduler below.
+UNITS = (   # (node id prefix, unit): the first match wins; a test matching none is a unit with its file
+    ("tests/test_job.py::test_rerun_on_the_same_source", "history"),
+    ("tests/test_notebooks.py::test_explain_change", "history"),
+    *((f"tests/test_{name}.py", "history") for name in ("catenax", "operate", "partial_run", "peg", "solr", "ui")),
+    *((f"tests/test_{name}.py", "lakes") for name in ("exceptions", "job", "notebooks", "oncall", "package",
+                                                      "quarantine_gates")),
+)
+NEEDS = {"history": {"history", "solr"}, "lakes": {"bad_lake", "standalone_cluster", "installed"}}
+
+
+def unit_of(nodeid: str) -> str:
+    return next((unit for prefix, unit in UNITS if nodeid.startswith(prefix)), nodeid.split("::")[0])
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a unit's session fixture outside that unit would build it twice, or start a second
+    Solr on the same ports: refused at collection, with or without xdist."""
+    for item in items:
+        for unit, fixtures in NEEDS.items():
+            used = fixtures & set(item.fixturenames)
+            if used and unit_of(item.nodeid) != unit:
+                raise pytest.UsageError(f"{item.nodeid} uses {', '.join(sorted(used))}: add it to the "
+                                        f"'{unit}' unit in tests/conftest.py UNITS")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the units above in place of files (xdist asks this hook first)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return UnitScheduling(config, log)
+
 
 @pytest.fixture(scope="session")
 def spark():
