@@ -28,7 +28,8 @@ def frame(spark, rows):
 def test_each_kind_on_a_hand_checked_case(spark):
     now = frame(spark, [
         demand_row("A", date(2026, 3, 3), "2", order_date=date(2026, 3, 1)),    # ordered too late ...
-        demand_row("A", date(2026, 3, 5), "3", order_date=date(2026, 3, 1)),    # ... same order date: one LATE row
+        demand_row("A", date(2026, 3, 5), "3", order_date=date(2026, 3, 1)),    # ... same order date ...
+        demand_row("A", date(2026, 4, 7), "4", order_date=date(2026, 2, 27)),   # ... and an earlier one: one LATE row
         demand_row("A", date(2026, 3, 6), "1", order_date=RUN_DATE),            # ordered today: in time
         demand_row("B", date(2026, 3, 2), "7", order_date=date(2026, 2, 1), carried="R0", model="M2"),  # STALE only
         demand_row("C", date(2026, 3, 10), "11"),                               # +10 %: no jump
@@ -50,11 +51,16 @@ def test_each_kind_on_a_hand_checked_case(spark):
          ("H", date(2026, 12, 31))], f"{n.CHILD_ID} string, {n.VALID_TO} date")
     found = {(r.kind, r.part_id, r.bucket_start): r for r in exceptions(now, previous, edges, RUN_DATE, "R2",
                                                                          SETTINGS).collect()}
-    assert set(found) == {("LATE", "A", date(2026, 3, 1)), ("STALE", "B", date(2026, 3, 2)),
+    assert set(found) == {("LATE", "A", date(2026, 2, 27)), ("STALE", "B", date(2026, 3, 2)),
                           ("JUMP", "A", date(2026, 3, 2)), ("JUMP", "D", date(2026, 3, 16)),
                           ("JUMP", "E", date(2026, 3, 23)), ("RUN_OUT", "G", date(2026, 3, 25))}
-    late = found[("LATE", "A", date(2026, 3, 1))]
-    assert late.quantity == 5 and "needed from 2026-03-03" in late.message and "expedite" in late.message
+    late = found[("LATE", "A", date(2026, 2, 27))]   # the earliest passed order date, all of it, the first need
+    assert late.quantity == 9 and "needed from 2026-03-03" in late.message and "expedite" in late.message
+    assert "2 order dates from 2026-02-27 to 2026-03-01 have passed" in late.message
+    single = exceptions(now.where(F.col(n.ORDER_DATE) != date(2026, 2, 27)), None, edges, RUN_DATE, "R2",
+                        SETTINGS).where(F.col("kind") == "LATE").collect()
+    assert [(r.bucket_start, r.quantity) for r in single] == [(date(2026, 3, 1), 5)]
+    assert single[0].message.startswith("order date 2026-03-01 has passed: 5.00 H87 needed from 2026-03-03")
     stale = found[("STALE", "B", date(2026, 3, 2))]
     assert (stale.model_id, stale.quantity) == ("M2", 7) and "carried from run R0" in stale.message
     assert (found[("JUMP", "A", date(2026, 3, 2))].quantity, found[("JUMP", "A", date(2026, 3, 2))].previous_quantity) == (6, 4)
@@ -70,15 +76,18 @@ def test_each_kind_on_a_hand_checked_case(spark):
 
 def test_the_night_records_late_demand_exactly_as_its_part_demand_says(spark, clean_lake):
     """On the shared clean lake (run date 2026-03-02, orders from that day on, lead times before it):
-    one LATE row per plant, part and order date before the run date, with the exact summed demand."""
+    one LATE row per plant and part with demand ordered before the run date: its earliest such order
+    date and the exact sum of that demand."""
     run = lk.succeeded_run(spark, str(clean_lake))
-    reference = defaultdict(Decimal)
+    reference, earliest = defaultdict(Decimal), {}
     for r in lk.committed_table(spark, str(clean_lake), run, n.PART_DEMAND).collect():
         if r.order_date < run.run_date and r.carried_from_run_id is None:
-            reference[(r.plant_id, r.part_id, r.order_date)] += r.quantity
+            reference[(r.plant_id, r.part_id)] += r.quantity
+            earliest[(r.plant_id, r.part_id)] = min(earliest.get((r.plant_id, r.part_id), r.order_date), r.order_date)
     rows = spark.read.format("delta").load(lk.table_path(str(clean_lake), n.EXCEPTIONS)).where(
         (F.col(n.RUN_ID) == run.run_id) & (F.col("kind") == "LATE")).collect()
-    assert reference and {(r.plant_id, r.part_id, r.bucket_start): r.quantity for r in rows} == dict(reference)
+    assert reference and {(r.plant_id, r.part_id): (r.bucket_start, r.quantity) for r in rows} == {
+        key: (earliest[key], total) for key, total in reference.items()}
     import json
     assert json.loads(run.metrics_json)["exceptions"]["LATE"] == len(reference)
 

@@ -1,7 +1,8 @@
 """A night's demand -> exception messages a planner acts on, one row per (kind, plant, part, date).
 
     LATE     the order date of some demand is before the run date: the part must be expedited
-             (one row per plant, part and order date; quantity = the demand ordered too late).
+             (one row per plant and part: date = the earliest passed order date, quantity = all the
+             demand ordered too late, the message names the first need and how many order dates passed).
     STALE    demand carried from an older run for a blocked model (one row per plant, part and model;
              date = its first demand date).
     JUMP     a near-horizon week (the run date's week and the next `jump_weeks` - 1) whose demand
@@ -44,13 +45,20 @@ def _rows(df: DataFrame, run_id: str, kind: str) -> DataFrame:
 
 
 def late(demand: DataFrame, run_date: date, run_id: str) -> DataFrame:
+    """One row per (plant, part) whose demand has an order date before the run date: what to expedite."""
     rows = (demand.where(F.col(n.CARRIED_FROM_RUN_ID).isNull() & (F.col(n.ORDER_DATE) < F.lit(run_date)))
-            .groupBy(n.PLANT_ID, n.PART_ID, n.UNIT, F.col(n.ORDER_DATE).alias("bucket_start"))
-            .agg(F.sum(n.QUANTITY).alias(n.QUANTITY), F.min(n.DEMAND_DATE).alias("first_need")))
+            .groupBy(n.PLANT_ID, n.PART_ID, n.UNIT)
+            .agg(F.min(n.ORDER_DATE).alias("bucket_start"), F.max(n.ORDER_DATE).alias("last_order"),
+                 F.count_distinct(n.ORDER_DATE).alias("order_dates"),
+                 F.sum(n.QUANTITY).alias(n.QUANTITY), F.min(n.DEMAND_DATE).alias("first_need")))
+    passed = F.when(F.col("order_dates") == 1, _text("order date ", F.col("bucket_start").cast("string"),
+                                                    " has passed: ")).otherwise(
+        _text(F.col("order_dates").cast("string"), " order dates from ", F.col("bucket_start").cast("string"),
+              " to ", F.col("last_order").cast("string"), " have passed: "))
     return _rows(rows.withColumn("message", _text(
-        "order date ", F.col("bucket_start").cast("string"), " has passed: ", _qty(n.QUANTITY), " ",
-        F.coalesce(F.col(n.UNIT), F.lit("")), " needed from ", F.col("first_need").cast("string"),
-        " (run date ", F.lit(run_date.isoformat()), "): expedite")), run_id, LATE)
+        passed, _qty(n.QUANTITY), " ", F.coalesce(F.col(n.UNIT), F.lit("")), " needed from ",
+        F.col("first_need").cast("string"), " (run date ", F.lit(run_date.isoformat()), "): expedite")),
+        run_id, LATE)
 
 
 def stale(demand: DataFrame, run_id: str) -> DataFrame:
