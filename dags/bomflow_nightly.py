@@ -23,13 +23,24 @@ retry (a run commits nothing until its gates pass); a failed publish keeps the
 previous Solr collection, so a retry is safe too. Retries happen only where they
 can help: exit 2 (bad input or configuration) and 3 (a gate failed) fail the
 task at once (BomflowCommand below).
+
+Downstream DAGs schedule on data, not on clock time: `run` updates the asset
+LAKE_DEMAND (a night committed part_demand and demand_summary), `publish`
+SOLR_DEMAND (the Solr alias `demand` moved) and `export_catenax`
+CATENAX_DEMAND (new supplier files), e.g. `DAG(schedule=[SOLR_DEMAND], ...)`.
+A second DAG, `bomflow_maintain`, runs `bomflow maintain` (OPTIMIZE, VACUUM)
+every Sunday; it waits up to an hour for a night that still holds the lake.
+Every task of both reports its failure through `on_failure` (one log line with
+the DAG, task, try and exit code: where a site hangs its notifier); the page
+itself comes from Prometheus (monitoring/bomflow-alerts.yml), fed by bomflow.
 """
+import logging
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 HOME = str(Path(__file__).resolve().parent.parent)
@@ -56,6 +67,20 @@ ENV = {"BOMFLOW_ENV": var("bomflow_env", "local"), "PYSPARK_PYTHON": PYTHON, "PY
 NOT_RETRIED = {2, 3}
 
 
+# What the tasks produce, for data-aware scheduling of downstream DAGs ("x-" marks a scheme of our own).
+LAKE_DEMAND = Asset(name="bomflow_lake_demand", uri="x-bomflow://lake/demand", group="bomflow")
+SOLR_DEMAND = Asset(name="bomflow_solr_demand", uri="x-bomflow://solr/demand", group="bomflow")
+CATENAX_DEMAND = Asset(name="bomflow_catenax_demand", uri="x-bomflow://catenax/demand", group="bomflow")
+
+
+def on_failure(context) -> None:
+    """Failure callback of every task: one line that names what failed (a site's notifier goes here)."""
+    ti = context["ti"]
+    code = re.search(r"exit code (\d+)", str(context.get("exception") or ""))
+    logging.getLogger("airflow.task").error("bomflow task failed: dag=%s task=%s run=%s try=%s exit=%s", ti.dag_id, ti.task_id, ti.run_id,
+                 ti.try_number, code[1] if code else "?")
+
+
 class BomflowCommand(BashOperator):
     """A bomflow command whose exit code decides whether a retry can help."""
 
@@ -78,7 +103,7 @@ with DAG(
     max_active_runs=1,                      # two nights must never write the same lake at once
     dagrun_timeout=timedelta(hours=6),
     default_args={"owner": "bomflow", "retries": 1, "retry_delay": timedelta(minutes=5),
-                  "execution_timeout": timedelta(hours=1)},
+                  "execution_timeout": timedelta(hours=1), "on_failure_callback": on_failure},
     tags=["bomflow", "demand"],
 ) as dag:
     validate = BomflowCommand(
@@ -86,15 +111,33 @@ with DAG(
         bash_command=f"{BOMFLOW} validate --source {SOURCE}")
     run = BomflowCommand(
         task_id="run", env=ENV, append_env=True, cwd=HOME, execution_timeout=timedelta(hours=4),
-        bash_command=f"{SPARK_SUBMIT} --master {MASTER} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}} --no-publish")
+        bash_command=f"{SPARK_SUBMIT} --master {MASTER} jobs/nightly_demand.py --source {SOURCE} --lake {LAKE} --run-date {{{{ ds }}}} --no-publish",
+        outlets=[LAKE_DEMAND])
     gate = BomflowCommand(
         task_id="gate", env=ENV, append_env=True, cwd=HOME, retries=0,
         bash_command=f"{BOMFLOW} status --lake {LAKE} --last 3 --check {{{{ ds }}}}")
     publish = BomflowCommand(
         task_id="publish", env=ENV, append_env=True, cwd=HOME, retries=2, retry_delay=timedelta(minutes=2),
-        bash_command=f"{BOMFLOW} publish --lake {LAKE}")
+        bash_command=f"{BOMFLOW} publish --lake {LAKE}", outlets=[SOLR_DEMAND])
     export = BomflowCommand(
         task_id="export_catenax", env=ENV, append_env=True, cwd=HOME,
-        bash_command=f"{BOMFLOW} export catenax --lake {LAKE} --out {EXPORT}")
+        bash_command=f"{BOMFLOW} export catenax --lake {LAKE} --out {EXPORT}", outlets=[CATENAX_DEMAND])
 
     validate >> run >> gate >> [publish, export]
+
+
+with DAG(
+    dag_id="bomflow_maintain",
+    description="Weekly OPTIMIZE (Z-order) and VACUUM of the demand lake",
+    schedule="0 4 * * 0",                   # Sundays 04:00, after that night's run
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=4),
+    default_args={"owner": "bomflow", "retries": 1, "retry_delay": timedelta(minutes=15),
+                  "execution_timeout": timedelta(hours=3), "on_failure_callback": on_failure},
+    tags=["bomflow", "maintenance"],
+) as maintain_dag:
+    BomflowCommand(   # --wait: a night still running holds the lake's lease; wait for it rather than fail
+        task_id="maintain", env=ENV, append_env=True, cwd=HOME,
+        bash_command=f"{BOMFLOW} maintain --lake {LAKE} --wait 3600")

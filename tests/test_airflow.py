@@ -38,6 +38,11 @@ def test_dagbag_loads_the_nightly_chain(airflow_env):
              "'tasks': {t.task_id: sorted(t.downstream_task_ids) for t in d.tasks} if d else None, "
              "'timeouts': {t.task_id: t.execution_timeout.total_seconds() for t in d.tasks} if d else None, "
              "'retries': {t.task_id: t.retries for t in d.tasks} if d else None, "
+             "'outlets': {t.task_id: [a.uri for a in t.outlets] for t in d.tasks} if d else None, "
+             "'callbacks': sorted({(g.dag_id, t.task_id, tuple(f.__name__ for f in t.on_failure_callback or ())) "
+             "                     for g in b.dags.values() for t in g.tasks}), "
+             "'maintain': (lambda m: m and {'schedule': m.schedule, 'tasks': [t.task_id for t in m.tasks], "
+             "             'command': m.tasks[0].bash_command, 'max_active_runs': m.max_active_runs})(b.dags.get('bomflow_maintain')), "
              "'max_active_runs': d.max_active_runs if d else None}))")
     done = subprocess.run([str(AIRFLOW_PYTHON), "-c", probe], env=airflow_env, cwd=ROOT, capture_output=True,
                           text=True, timeout=300, check=True)
@@ -46,6 +51,14 @@ def test_dagbag_loads_the_nightly_chain(airflow_env):
     assert {task: set(down) for task, down in found["tasks"].items()} == EXPECTED
     assert all(seconds > 0 for seconds in found["timeouts"].values())
     assert found["retries"]["run"] >= 1 and found["retries"]["gate"] == 0 and found["max_active_runs"] == 1
+    # downstream DAGs schedule on what the night produced
+    assert found["outlets"] == {"validate_inputs": [], "run": ["x-bomflow://lake/demand"], "gate": [],
+                                "publish": ["x-bomflow://solr/demand"], "export_catenax": ["x-bomflow://catenax/demand"]}
+    assert found["maintain"] == {"schedule": "0 4 * * 0", "tasks": ["maintain"], "max_active_runs": 1,
+                                 "command": found["maintain"]["command"]}
+    assert " maintain --lake " in found["maintain"]["command"] and "--wait 3600" in found["maintain"]["command"]
+    assert found["callbacks"] == sorted([["bomflow_nightly", task, ["on_failure"]] for task in EXPECTED]
+                                        + [["bomflow_maintain", "maintain", ["on_failure"]]])
 
 
 STUB = """#!{python}
@@ -57,9 +70,10 @@ sys.exit(int(os.environ.get("STUB_EXIT_" + sys.argv[1].replace("-", "_"), "0")))
 """
 
 
-def dags_test(airflow_env, tmp_path, **exits):
-    """`airflow dags test bomflow_nightly 2026-03-02` with bomflow and spark-submit replaced by a stub
+def dags_test(airflow_env, tmp_path, dag="bomflow_nightly", **exits):
+    """`airflow dags test <dag> 2026-03-02` with bomflow and spark-submit replaced by a stub
     that records its command line and exits 0 (or exits[<first argument>]); returns (rc, calls, log)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     calls = tmp_path / "calls.jsonl"
     for name in ("bomflow", "spark-submit"):
         stub = tmp_path / name
@@ -71,7 +85,7 @@ def dags_test(airflow_env, tmp_path, **exits):
            "AIRFLOW_VAR_BOMFLOW_SPARK_SUBMIT": str(tmp_path / "spark-submit"),
            "AIRFLOW_VAR_BOMFLOW_PYTHON": "/venv/bin/python", "AIRFLOW_VAR_BOMFLOW_SPARK_MASTER": "spark://m:7077",
            **{f"STUB_EXIT_{k}": str(v) for k, v in exits.items()}}
-    done = subprocess.run([str(AIRFLOW), "dags", "test", "bomflow_nightly", "2026-03-02"], env=env, cwd=ROOT,
+    done = subprocess.run([str(AIRFLOW), "dags", "test", dag, "2026-03-02"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     lines = calls.read_text().splitlines() if calls.exists() else []
     return done.returncode, [json.loads(line) for line in lines], done.stdout + done.stderr
@@ -100,6 +114,15 @@ def test_a_failed_gate_stops_the_night_before_publish_and_export(airflow_env, tm
     assert "DagRun failed" in log, log[-3000:]
     assert [c["argv"][:2] for c in calls] == [["bomflow", "validate"], ["spark-submit", "--master"],
                                               ["bomflow", "status"]], log[-3000:]
+
+
+def test_weekly_maintain_runs_its_command_and_a_failure_names_what_failed(airflow_env, tmp_path):
+    rc, calls, log = dags_test(airflow_env, tmp_path / "ok", dag="bomflow_maintain")
+    assert rc == 0 and [c["argv"] for c in calls] == [["bomflow", "maintain", "--lake", "/in/lake", "--wait", "3600"]], \
+        log[-3000:]
+    rc, calls, log = dags_test(airflow_env, tmp_path / "failing", dag="bomflow_maintain", maintain=2)
+    assert "DagRun failed" in log and len(calls) == 1, log[-3000:]   # exit 2: not retried
+    assert "bomflow task failed: dag=bomflow_maintain task=maintain" in log and "exit=2" in log, log[-3000:]
 
 
 def test_only_infrastructure_failures_are_retried(airflow_env):
