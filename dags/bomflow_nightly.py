@@ -73,12 +73,18 @@ SOLR_DEMAND = Asset(name="bomflow_solr_demand", uri="x-bomflow://solr/demand", g
 CATENAX_DEMAND = Asset(name="bomflow_catenax_demand", uri="x-bomflow://catenax/demand", group="bomflow")
 
 
+def exit_code(error) -> int | None:
+    """bomflow's exit code, as BashOperator's failure message gives it ("... exit code N"); None if absent."""
+    found = re.search(r"exit code (\d+)", str(error or ""))
+    return int(found[1]) if found else None
+
+
 def on_failure(context) -> None:
     """Failure callback of every task: one line that names what failed (a site's notifier goes here)."""
-    ti = context["ti"]
-    code = re.search(r"exit code (\d+)", str(context.get("exception") or ""))
-    logging.getLogger("airflow.task").error("bomflow task failed: dag=%s task=%s run=%s try=%s exit=%s", ti.dag_id, ti.task_id, ti.run_id,
-                 ti.try_number, code[1] if code else "?")
+    ti, code = context["ti"], exit_code(context.get("exception"))
+    logging.getLogger("airflow.task").error(
+        "bomflow task failed: dag=%s task=%s run=%s try=%s exit=%s",
+        ti.dag_id, ti.task_id, ti.run_id, ti.try_number, "?" if code is None else code)
 
 
 class BomflowCommand(BashOperator):
@@ -88,11 +94,10 @@ class BomflowCommand(BashOperator):
         try:
             return super().execute(context)
         except AirflowException as err:
-            code = re.search(r"exit code (\d+)", str(err))
-            if code and int(code[1]) in NOT_RETRIED:
-                raise AirflowFailException(f"{err} bomflow exit {code[1]}: not retried") from err
+            code = exit_code(err)
+            if code in NOT_RETRIED:
+                raise AirflowFailException(f"{err} bomflow exit {code}: not retried") from err
             raise
-
 
 with DAG(
     dag_id="bomflow_nightly",
