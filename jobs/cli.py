@@ -1,6 +1,6 @@
 """The `bomflow` command line.
 
-    bomflow generate --out DIR [--orders N] [--seed S] [--start-date D] [--days N]
+    bomflow generate --out DIR [--orders N | --scale SF] [--seed S] [--start-date D] [--days N] [--profile realistic]
     bomflow run --source DIR --lake DIR [--conf FILE] [--env ENV] [--run-date D]
     bomflow validate --source DIR [--docs DIR] [--conf FILE] [--env ENV]
     bomflow publish --lake DIR [--run-id ID] [--solr URL]
@@ -65,7 +65,9 @@ def parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write sample input tables (Parquet) for a realistic plant network")
     gen.add_argument("--out", required=True, help="folder to write DIR/<table>/ into")
-    gen.add_argument("--orders", type=int, default=20_000, help="number of production orders (default 20000)")
+    size = gen.add_mutually_exclusive_group()
+    size.add_argument("--orders", type=int, default=20_000, help="number of production orders (default 20000)")
+    size.add_argument("--scale", type=float, help="scale factor: SF 1 = 1,000,000 orders")
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--start-date", type=date.fromisoformat, default=date.today(),
                      help="first production date, YYYY-MM-DD (default today)")
@@ -73,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--network", type=Path, default=DEFAULT_NETWORK, help="plant network YAML")
     gen.add_argument("--bad", action="store_true",
                      help="also write one bad row for every quarantine reason (blocks model G60)")
+    gen.add_argument("--profile", choices=("sample", "realistic"), default="sample",
+                     help="sample: the small network of conf/sample_network.yaml; realistic: 42 plants, 12 models, "
+                          "80-150 option codes per car, a 150%% BOM of --positions edges per model")
+    gen.add_argument("--positions", type=int, default=5_000, help="realistic: BOM edges per model (default 5000)")
+    gen.add_argument("--depth", type=int, default=7, help="realistic: BOM levels below the model (default 7)")
+    gen.add_argument("--rule-share", type=float, default=0.35, help="realistic: share of edges with a rule (default 0.35)")
     _common(gen)
     gen.set_defaults(action=commands.generate)
 

@@ -28,11 +28,15 @@ def generate(args: argparse.Namespace) -> None:
     from pipeline import generate as gen
 
     spark, _ = _session(args)
-    opts = gen.Options(out=args.out, orders=args.orders, seed=args.seed, start_date=args.start_date,
-                       days=args.days, network=args.network, bad=args.bad)
+    from pipeline.realistic import ORDERS_PER_SCALE, Shape
+
+    orders = round(args.scale * ORDERS_PER_SCALE) if args.scale is not None else args.orders
+    opts = gen.Options(out=args.out, orders=orders, seed=args.seed, start_date=args.start_date,
+                       days=args.days, network=args.network, bad=args.bad, profile=args.profile,
+                       shape=Shape(args.positions, args.depth, args.rule_share))
     counts = gen.generate(spark, opts)
     width = max(map(len, counts))
-    print(f"wrote sample source to {Path(args.out).resolve()}")
+    print(f"wrote {args.profile} source to {Path(args.out).resolve()}")
     for table, rows in counts.items():
         print(f"  {table:<{width}}  {rows:>10,} rows")
 

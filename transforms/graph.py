@@ -77,3 +77,30 @@ def reachable(pairs: Iterable[tuple[str, str]], roots: Iterable[str]) -> dict[st
                     todo.append(child)
         result[root] = seen
     return result
+
+
+def labels_below(edges: Iterable[tuple[str, str, str]]) -> dict[str, frozenset]:
+    """For each node with children: the non-empty labels (rule keys) on every edge of its sub-structure.
+
+    One post-order walk over the DAG (iterative, memoised, so a shared sub-assembly is walked once)."""
+    graph: dict[str, list] = defaultdict(list)
+    for parent, child, label in edges:
+        graph[parent].append((child, label))
+    below: dict[str, frozenset] = {}
+    for start in list(graph):
+        stack = [(start, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if node in below:
+                continue
+            if children_done:
+                labels = set()
+                for child, label in graph.get(node, ()):
+                    if label:
+                        labels.add(label)
+                    labels |= below.get(child, frozenset())
+                below[node] = frozenset(labels)
+            else:
+                stack.append((node, True))
+                stack.extend((child, False) for child, _ in graph.get(node, ()) if child not in below)
+    return below
