@@ -107,7 +107,7 @@ def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run
                        F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first().asDict()
     stats["summary_rows"] = summary.count()
     return Outputs(staged, summarised, summary, mine, partial=not scope.full and previous is not None, stats=stats,
-                   pegging={n.ORDER_SIGNATURES: demand.order_signatures, n.SIGNATURE_NEEDS: demand.signature_needs})
+                   pegging={n.ORDER_SIGNATURES: demand.order_signatures, n.SIGNATURES: demand.signatures_table})
 
 
 def flag(outputs: Outputs, screened: Screened, run_date: date, run_id: str, settings: dict) -> dict[str, int]:

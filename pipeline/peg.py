@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from adapters import lake as lk
 from pipeline.errors import BomflowError
 from schemas import names as n
-from transforms.pegging import pegged_orders
+from transforms.bom import explosion_edges
+from transforms.pegging import pegged_orders, signature_needs
+from transforms.rules import rule_key, rule_table
 from transforms.summary import week_start
 
 
@@ -27,6 +29,11 @@ def parse_week(text: str) -> date:
     except ValueError:
         raise BomflowError(f"--week {text!r}: give an ISO week (2026-W11) or a date (2026-03-09)") from None
     return day - timedelta(days=day.weekday())
+
+
+# The orders' sum and part_demand add the same products in a different order (per car and per group of
+# cars, transforms/pegging.py); each rounds at 1e-17 per BOM level, so they agree far inside this.
+TOLERANCE = Decimal("1e-12")
 
 
 @dataclass
@@ -45,10 +52,25 @@ class Pegging:
         return sum((r[n.QUANTITY] for r in self.orders), Decimal(0))
 
 
-def peg(spark: SparkSession, lake: str, plant: str, part: str, week: date, run_id: str | None = None) -> Pegging:
+def run_edges(spark: SparkSession, bom_items: DataFrame, parts: DataFrame, max_rule_terms: int) -> DataFrame:
+    """The explosion edges of a run's BOM copy (its used rows: every rule in it parsed when the run did)."""
+    keys = [r[0] for r in bom_items.select(rule_key(F.col(n.RULE))).distinct().collect()]
+    rules, _ = rule_table(spark, keys, max_rule_terms)
+    return explosion_edges(bom_items, parts, rules)
+
+
+def peg(spark: SparkSession, lake: str, plant: str, part: str, week: date, run_id: str | None = None,
+        max_rule_terms: int = 4096, max_depth: int = 64) -> Pegging:
     run = lk.succeeded_run(spark, lake, run_id)
-    tables = {t: lk.committed_table(spark, lake, run, t) for t in (n.ORDER_SIGNATURES, n.SIGNATURE_NEEDS, n.PART_DEMAND)}
-    rows = pegged_orders(tables[n.ORDER_SIGNATURES], tables[n.SIGNATURE_NEEDS], plant, part, week)
+    tables = {t: lk.committed_table(spark, lake, run, t)
+              for t in (n.ORDER_SIGNATURES, n.SIGNATURES, n.PART_DEMAND, n.BOM_ITEMS, n.PARTS)}
+    # an order's demand dates are on or before its production date: later orders only
+    orders = tables[n.ORDER_SIGNATURES].where((F.col(n.PLANT_ID) == plant) & (F.col(n.PRODUCTION_DATE) >= F.lit(week)))
+    signatures = (tables[n.SIGNATURES].where(F.col(n.PLANT_ID) == plant)
+                  .join(orders.select(n.SIGNATURE_ID).distinct(), on=n.SIGNATURE_ID, how="left_semi"))
+    needs = signature_needs(signatures, run_edges(spark, tables[n.BOM_ITEMS], tables[n.PARTS], max_rule_terms),
+                            part, max_depth)
+    rows = pegged_orders(orders, needs, plant, part, week)
     result = Pegging(run.run_id, plant, part, week,
                      [r.asDict() for r in rows.orderBy(n.DEMAND_DATE, n.MODEL_ID, n.ORDER_ID).collect()])
     demand = (tables[n.PART_DEMAND]
@@ -62,7 +84,7 @@ def peg(spark: SparkSession, lake: str, plant: str, part: str, week: date, run_i
             result.plan_demand += r[n.QUANTITY]
         else:
             result.order_demand += r[n.QUANTITY]
-    if result.pegged != result.order_demand:   # the engine's own arithmetic: never expected, said loudly if seen
+    if abs(result.pegged - result.order_demand) > TOLERANCE:   # never expected, said loudly if seen
         raise BomflowError(f"pegging of {part} at {plant}, week {week}: the orders sum to {result.pegged}, "
                            f"part_demand of run {run.run_id} holds {result.order_demand}")
     return result

@@ -15,7 +15,7 @@ from schemas import names as n
 from schemas.tables import RUNS
 
 MASTER_DATA = (n.PLANTS, n.PARTS, n.VEHICLE_MODELS, n.BOM_ITEMS)   # copied into the lake by each successful run
-PEGGING = (n.ORDER_SIGNATURES, n.SIGNATURE_NEEDS)   # which orders make up a demand (transforms/pegging.py)
+PEGGING = (n.ORDER_SIGNATURES, n.SIGNATURES)   # which orders make up a demand (transforms/pegging.py)
 COMMITTED = (n.PART_DEMAND, n.DEMAND_SUMMARY, *PEGGING, *MASTER_DATA)   # what a night commits, in this order;
 # its runs row records each one's version; restore, repair and maintain work on exactly these
 

@@ -15,7 +15,7 @@ DEMAND_SUMMARY = "demand_summary"
 QUARANTINE = "quarantine"
 EXCEPTIONS = "exceptions"       # a night's exception messages for planners (transforms/exceptions.py)
 ORDER_SIGNATURES = "order_signatures"   # pegging: each used order's variant signature (transforms/pegging.py)
-SIGNATURE_NEEDS = "signature_needs"     # pegging: each signature's need per car (part, lead-time offset)
+SIGNATURES = "signatures"               # pegging: each exploded signature's plant, model, first date and true rules
 RUNS = "runs"
 
 # Columns

@@ -53,9 +53,9 @@ ORDER_SIGNATURES = _schema(   # pegging: one row per used order of the run (tran
     (n.ORDER_ID, S, False), (n.PLANT_ID, S, False), (n.MODEL_ID, S, False), (n.PRODUCTION_DATE, D, False),
     (n.QUANTITY, I, False), (n.SIGNATURE_ID, L, False))
 
-SIGNATURE_NEEDS = _schema(    # pegging: per signature, the quantity of a part one car needs at an offset
-    (n.PLANT_ID, S, False), (n.MODEL_ID, S, False), (n.SIGNATURE_ID, L, False), (n.PART_ID, S, False),
-    (n.OFFSET_DAYS, I, False), (n.PER_UNIT, q.PER_UNIT, False))
+SIGNATURES = _schema(   # pegging: what a signature's cars share (transforms/signatures.py), exploded again by `peg`
+    (n.PLANT_ID, S, False), (n.MODEL_ID, S, False), (n.SIGNATURE_ID, L, False), (n.PRODUCTION_DATE, D, False),
+    (n.TRUE_RULES, ArrayType(StringType(), False), False))
 
 QUARANTINE = _schema(
     (n.RUN_ID, S, False), ("table_name", S, False), ("row_key", S, True),

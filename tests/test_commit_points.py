@@ -71,7 +71,7 @@ def test_a_crash_inside_the_commit_leaves_readers_on_the_last_good_state(spark, 
     for t in (n.PART_DEMAND, n.DEMAND_SUMMARY):
         new[t] = new[t].withColumn(n.RUN_ID, F.lit("crashed"))
     for table, column in ((n.PLANTS, "name"), (n.PARTS, "description"), (n.VEHICLE_MODELS, "name"),
-                          (n.BOM_ITEMS, n.RULE), (n.ORDER_SIGNATURES, n.ORDER_ID), (n.SIGNATURE_NEEDS, n.PART_ID)):
+                          (n.BOM_ITEMS, n.RULE), (n.ORDER_SIGNATURES, n.ORDER_ID), (n.SIGNATURES, n.MODEL_ID)):
         new[table] = new[table].withColumn(column, F.lit("crashed"))
     outputs = Outputs(new[n.PART_DEMAND], None, new[n.DEMAND_SUMMARY], None, partial=False,
                       pegging={t: new[t] for t in PEGGING})

@@ -255,3 +255,22 @@ def test_orders_explode_once_per_variant_signature(spark):
     assert_matches(demand_of(result.part_demand), reference.explode(case.rows()))
     # M1: P1 {AA} epoch 0 (O1, O2, O4), P1 {} epoch 0 (O3), P1 {AA} epoch 1 (O5), P2 {AA} (O6); M2: {BB}, {}
     assert (result.orders, result.signatures, result.dated_signatures) == (8, 6, 7)
+
+
+def test_cars_merge_below_a_rule_free_sub_assembly(spark):
+    """Issue 14: below a node only the rules of its sub-structure tell cars apart. Six cars of one (plant,
+    model, date), each its own signature (AA/BB/CC differ); SEAT's sub-structure names only CC, DASH's none.
+    Level 1 keeps SEAT per CC outcome (2 rows) and one row each for DASH, HUD (AA cars) and FRAME (BB cars),
+    where a frontier of signatures holds 6 + 6 + 3 + 3 = 18. Level 2: HEATER (the CC group), FRAME (both
+    SEAT groups merged) and CLIP: 3 rows, not 3 + 6 + 6. The demand equals the path-by-path reference."""
+    opts = [["AA"], ["AA", "BB"], ["AA", "CC"], ["BB"], ["BB", "CC"], ["CC"]]
+    case = Case(parts=[part("SEAT", "assembly"), part("DASH", "assembly"), part("HUD"), part("HEATER"),
+                       part("FRAME"), part("CLIP")],
+                bom_items=[edge("M1", "SEAT", "2"), edge("M1", "DASH"), edge("M1", "HUD", rule="AA & !BB | AA"),
+                           edge("SEAT", "HEATER", rule="CC"), edge("SEAT", "FRAME", "2"), edge("DASH", "CLIP", "12"),
+                           edge("M1", "FRAME", rule="BB")],   # FRAME also straight from the model, for BB cars
+                production_orders=[order(f"O{i}", "M1", o, quantity=i + 1) for i, o in enumerate(opts)])
+    result = run_case(spark, case)
+    assert result.signatures == 6
+    assert [level.rows for level in result.levels] == [5, 3]
+    assert_matches(demand_of(result.part_demand), reference.explode(case.rows()))

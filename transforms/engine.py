@@ -6,8 +6,8 @@ from pyspark.sql import functions as F
 
 from schemas import names as n
 from transforms.demand import demand_by_date, part_demand
-from transforms.explode import LevelStat, explode, plan_selection
-from transforms.pegging import order_signature_rows, signature_need_rows
+from transforms.explode import LevelStat, explode, explode_projected, plan_selection
+from transforms.pegging import order_signature_rows, signature_rows
 from transforms.plan import COVERED, mark_horizon, plan_configurations
 from transforms.probability import rule_probabilities
 from transforms.screen import Screened, screen
@@ -28,7 +28,7 @@ class OrderDemand:
     plan_rows_covered: int = 0     # volume_plan rows left to orders by the horizon rule
     plan_levels: list[LevelStat] = field(default_factory=list)
     order_signatures: DataFrame | None = None   # pegging (transforms/pegging.py): each used order's signature id
-    signature_needs: DataFrame | None = None    # pegging: each signature's need per car, per part and offset
+    signatures_table: DataFrame | None = None   # pegging: each exploded signature (SIGNATURES)
 
     @property
     def problems(self) -> DataFrame:
@@ -50,13 +50,12 @@ def explode_screened(screened: Screened, run_id: str, max_depth: int = 64,
     The signatures' context is broadcast to every level when there are at most `broadcast_rows` of them."""
     used, edges = screened.used, screened.edges
     variants = order_signatures(used[n.PRODUCTION_ORDERS], screened.model_rules)
-    explosion = explode(variants.signatures, edges, max_depth, BY_SIGNATURE,
-                        broadcast_context=variants.count <= broadcast_rows)
-    demand = part_demand(demand_by_date(explosion.demand, variants.dated), used[n.PARTS], run_id, n.SOURCE_ORDERS)
+    explosion = explode_projected(variants.dated, edges, screened.node_rules, max_depth)
+    demand = part_demand(explosion.demand, used[n.PARTS], run_id, n.SOURCE_ORDERS)
     result = OrderDemand(part_demand=demand, screened=screened, orders=variants.orders, signatures=variants.count,
                          dated_signatures=variants.dated_count, levels=explosion.levels,
                          order_signatures=order_signature_rows(used[n.PRODUCTION_ORDERS], screened.model_rules),
-                         signature_needs=signature_need_rows(explosion.demand, variants.signatures))
+                         signatures_table=signature_rows(variants.signatures))
     plan = plan_demand(screened, run_id, max_depth, result)
     if plan is not None:
         result.part_demand = result.part_demand.unionByName(plan)

@@ -1,11 +1,14 @@
-"""Level-by-level BOM explosion of vehicle configurations.
+"""Level-by-level BOM explosion: orders by a projected frontier of car groups, plan rows per configuration.
 
-The frontier holds (config_id, node_id, node_type, offset_days, per_unit): the
-quantity of node_id needed per vehicle of the configuration, summed over every
-path reaching it with the same lead-time offset. Each level joins the frontier
-with the active edges and aggregates, so a DAG with 2^k paths costs O(k) levels
-of O(edges) work, never path enumeration. Lineage is cut at every level and the
-depth is bounded: a frontier still open after max_depth levels is an error.
+Both join a frontier with the active edges at every level and aggregate, so a DAG with 2^k paths costs
+O(k) levels of O(edges) work, never path enumeration. Lineage is cut at every level and the depth is
+bounded: a frontier still open after max_depth levels is an error (level_by_level).
+
+  * explode (plan rows, pegging): the frontier holds (config_id, node_id, node_type, offset_days,
+    per_unit), the quantity of node_id one vehicle of the configuration needs, summed over every path
+    reaching it with the same lead-time offset.
+  * explode_projected (orders, issue 14): the frontier holds groups of cars whose rule outcomes agree on
+    the rules below the node, with their total quantity (see the section below).
 """
 import time
 from dataclasses import dataclass, field
@@ -101,25 +104,19 @@ def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
             .agg(F.sum(F.col(n.PER_UNIT) * selection.factor()).cast(q.PER_UNIT).alias(n.PER_UNIT)))
 
 
-def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Selection = BY_OPTIONS,
-            label: str = n.SOURCE_ORDERS, broadcast_context: bool = True,
-            materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)) -> Explosion:
-    """Explode every configuration to (config_id, part_id, offset_days, per_unit).
-
-    `materialise` cuts lineage after each level (a lazy localCheckpoint by
-    default, filled by the level's one counting job; a reliable checkpoint on a
-    cluster that may lose executors).
-    """
-    result = Explosion(demand=None)
-    frontier, demand_levels = roots(configs), []
+def level_by_level(frontier: DataFrame, step: Callable[[DataFrame], DataFrame], max_depth: int, label: str,
+                   materialise: Callable[[DataFrame], DataFrame], levels: list[LevelStat]) -> DataFrame:
+    """Run `step` level by level until no assembly or phantom is open; the union of every level's rows of
+    demand types. One counting job per level fills its checkpoint and is the depth guard; a frontier still
+    open after max_depth levels is an ExplosionError naming some of its nodes."""
+    demand_levels = []
     for level in range(1, max_depth + 1):
         started = time.monotonic()
-        reached = materialise(next_level(frontier, configs, edges, selection, broadcast_context))
+        reached = materialise(step(frontier))
         by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
         rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
-        result.levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
-        log.info("explosion_level", source=label, level=level, rows=rows, open=still_open,
-                 seconds=result.levels[-1].seconds)
+        levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
+        log.info("explosion_level", source=label, level=level, rows=rows, open=still_open, seconds=levels[-1].seconds)
         demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
         frontier = reached.where(F.col(n.NODE_TYPE).isin(*OPEN_TYPES))
         if still_open == 0:
@@ -132,5 +129,86 @@ def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Sel
     union = demand_levels[0]
     for part in demand_levels[1:]:
         union = union.unionByName(part)
+    return union
+
+
+def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Selection = BY_OPTIONS,
+            label: str = n.SOURCE_ORDERS, broadcast_context: bool = True,
+            materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)) -> Explosion:
+    """Explode every configuration to (config_id, part_id, offset_days, per_unit).
+
+    `materialise` cuts lineage after each level (a lazy localCheckpoint by
+    default, filled by the level's one counting job; a reliable checkpoint on a
+    cluster that may lose executors).
+    """
+    result = Explosion(demand=None)
+    union = level_by_level(roots(configs), lambda frontier: next_level(frontier, configs, edges, selection,
+                                                                       broadcast_context),
+                           max_depth, label, materialise, result.levels)
     result.demand = union.select(n.CONFIG_ID, F.col(n.NODE_ID).alias(n.PART_ID), n.OFFSET_DAYS, n.PER_UNIT)
+    return result
+
+
+# --- Orders: the projected frontier (issue 14) ---------------------------------------------------------
+#
+# A frontier row of the projected explosion is a group of cars, not one configuration:
+#   (plant, model, production_date, node, node_type, offset, true_rules) -> quantity
+# where quantity is the number of `node` those cars need in all (cars x need per car, summed) and
+# true_rules is the cars' rule outcomes *projected onto the rules below the node* (node_rules): the only
+# rules that can still tell the cars apart further down. At the model every rule is below, so a row is
+# a dated signature; one level down each module keeps only the rules of its own sub-structure, and a
+# rule-free sub-assembly keeps none, so there the rows of every car of a (plant, model, date) merge.
+# Quantities are totals (a sum of products), so merging is exact; the date stays in the key because
+# demand is dated. Plan rows are weighted per configuration and keep `explode` above.
+
+NODE_RULES = "node_rules"   # per node: the sorted rule keys on the edges of its sub-structure
+
+
+def _no_rules() -> Column:
+    return F.array().cast("array<string>")
+
+
+def projected_roots(dated: DataFrame) -> DataFrame:
+    """Level 0: each dated signature (plant, model, production_date, true_rules, config_quantity) needs
+    config_quantity vehicles of its model."""
+    return dated.select(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.col(n.MODEL_ID).alias(n.NODE_ID),
+                        F.lit(n.MODEL).alias(n.NODE_TYPE), F.lit(0).alias(n.OFFSET_DAYS), n.TRUE_RULES,
+                        F.col(n.CONFIG_QUANTITY).cast(q.PER_UNIT).alias(n.QUANTITY))
+
+
+def projected_edges(edges: DataFrame, node_rules: DataFrame) -> DataFrame:
+    """The explosion edges with the rules below each child (empty for a rule-free sub-structure)."""
+    below = node_rules.select(F.col(n.NODE_ID).alias(n.CHILD_ID), NODE_RULES)
+    return (edges.join(F.broadcast(below), on=n.CHILD_ID, how="left")
+            .withColumn(NODE_RULES, F.coalesce(F.col(NODE_RULES), _no_rules())))
+
+
+def next_projected_level(frontier: DataFrame, edges: DataFrame) -> DataFrame:
+    """One level down: active edges taken by each group, the children's outcomes projected, groups merged."""
+    active = edge_is_effective(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE)) & (
+        (F.col(n.RULE) == "") | F.array_contains(F.col(n.TRUE_RULES), F.col(n.RULE)))
+    projected = F.when(F.size(NODE_RULES) == 0, _no_rules()).otherwise(F.array_intersect(n.TRUE_RULES, NODE_RULES))
+    return (frontier.withColumnRenamed(n.NODE_ID, n.PARENT_ID).drop(n.NODE_TYPE)
+            .join(F.broadcast(edges), on=n.PARENT_ID, how="inner")
+            .where(active)
+            .groupBy(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
+                     (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS), projected.alias(n.TRUE_RULES))
+            .agg(F.sum(F.col(n.QUANTITY) * F.col(n.EDGE_FACTOR)).cast(q.PER_UNIT).alias(n.QUANTITY)))
+
+
+def explode_projected(dated: DataFrame, edges: DataFrame, node_rules: DataFrame, max_depth: int,
+                      materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)
+                      ) -> Explosion:
+    """Explode dated signatures to demand (plant_id, model_id, part_id, demand_date, quantity), summed.
+
+    Level statistics count the projected frontier rows (what a level costs)."""
+    edges = projected_edges(edges, node_rules)
+    result = Explosion(demand=None)
+    union = level_by_level(projected_roots(dated), lambda frontier: next_projected_level(frontier, edges),
+                           max_depth, n.SOURCE_ORDERS, materialise, result.levels)
+    result.demand = (union.select(n.PLANT_ID, n.MODEL_ID, F.col(n.NODE_ID).alias(n.PART_ID),
+                                  F.date_sub(F.col(n.PRODUCTION_DATE), F.col(n.OFFSET_DAYS)).alias(n.DEMAND_DATE),
+                                  n.QUANTITY)
+                     .groupBy(n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.DEMAND_DATE)
+                     .agg(F.sum(n.QUANTITY).cast(q.DEMAND).alias(n.QUANTITY)))
     return result

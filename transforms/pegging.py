@@ -4,13 +4,17 @@ A night keeps two tables for it, beside part_demand:
   * order_signatures: each used order (plant, model, production date, quantity) with the id of its
     variant signature (transforms/signatures.py; deterministic, so the same order on the same BOM
     has the same id in every run);
-  * signature_needs: what one car of each exploded signature needs, per part and lead-time offset
-    (the explosion's own result, before it is multiplied back by the dated signatures).
+  * signatures: each exploded signature's plant, model, first production date and true rules.
 
-An order's quantity of a part on a demand date is then its quantity x the signature's need, with
-the engine's types (CONFIG_QTY x PER_UNIT); summed over a week's orders it is the week's order
-demand in part_demand. Carried rows of blocked models have no orders in the run that carried them
-(their orders were quarantined): they are pegged in the run that computed them.
+The night's explosion does not keep one car's need per part: below each node its frontier merges the
+cars the BOM can no longer tell apart (transforms/explode.py, issue 14), which is what makes it
+scale. `bomflow peg` asks for one part at one plant, so it explodes again, per signature, only the
+part's where-used sub-structure of the run's own BOM copy (signature_needs): what one car of each
+signature needs of the part, per lead-time offset. An order's quantity of the part on a demand date
+is its quantity x that need; summed over a week's orders it is the week's order demand in part_demand
+(the two are summed in a different order, so they agree to the engine's rounding, 1e-17 per level).
+Carried rows of blocked models have no orders in the run that carried them (their orders were
+quarantined): they are pegged in the run that computed them.
 """
 from datetime import date
 
@@ -19,28 +23,51 @@ from pyspark.sql import functions as F
 
 from schemas import names as n
 from schemas import quantities as q
-from schemas.tables import ORDER_SIGNATURES, SIGNATURE_NEEDS
+from schemas.tables import ORDER_SIGNATURES, SIGNATURES
 from transforms.configurations import normalise_options
-from transforms.signatures import with_signature
+from transforms.explode import explode
+from transforms.signatures import BY_SIGNATURE, with_signature
 from transforms.summary import week_start
 
 
 def order_signature_rows(orders: DataFrame, rules_by_model: DataFrame) -> DataFrame:
-    """Used orders -> ORDER_SIGNATURES rows (one pass over the orders, a broadcast join, no shuffle)."""
+    """Used orders -> ORDER_SIGNATURES rows (one pass over the orders, the rule kernel, no shuffle)."""
     return (orders.transform(normalise_options)
             .transform(lambda o: with_signature(o, rules_by_model))
             .select(*[F.col(f.name).cast(f.dataType) for f in ORDER_SIGNATURES.fields]))
 
 
-def signature_need_rows(exploded: DataFrame, signatures: DataFrame) -> DataFrame:
-    """The explosion's (config_id, part_id, offset_days, per_unit) with the signature's plant and model.
+def signature_rows(signatures: DataFrame) -> DataFrame:
+    """The exploded signatures (config_id = signature id) -> SIGNATURES rows."""
+    return signatures.withColumnRenamed(n.CONFIG_ID, n.SIGNATURE_ID).select(
+        *[F.col(f.name).cast(f.dataType) for f in SIGNATURES.fields])
 
-    Not summed: a part reached at two depths with the same offset keeps two rows, exactly as
-    demand_by_date multiplies them, so pegged quantities round as part_demand does."""
-    where = F.broadcast(signatures.select(n.CONFIG_ID, n.PLANT_ID, n.MODEL_ID))
-    return (exploded.join(where, on=n.CONFIG_ID, how="inner")
-            .withColumnRenamed(n.CONFIG_ID, n.SIGNATURE_ID)
-            .select(*[F.col(f.name).cast(f.dataType) for f in SIGNATURE_NEEDS.fields]))
+
+def where_used_edges(edges: DataFrame, part: str) -> DataFrame:
+    """The explosion edges on some path from a model to `part` (its ancestors' edges into ancestors or `part`)."""
+    parents: dict[str, set] = {}
+    for parent, child in edges.select(n.PARENT_ID, n.CHILD_ID).distinct().collect():
+        parents.setdefault(child, set()).add(parent)
+    keep, todo = {part}, [part]
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in keep:
+                keep.add(parent)
+                todo.append(parent)
+    return edges.where(F.col(n.CHILD_ID).isin(*sorted(keep)))
+
+
+def signature_needs(signatures: DataFrame, edges: DataFrame, part: str, max_depth: int) -> DataFrame:
+    """(plant, model, signature_id, part_id, offset_days, per_unit): one car's need of `part` per signature,
+    exploded over `part`'s where-used edges only. Not summed over depths: a part reached at two depths with
+    the same offset keeps two rows, as the engine's arithmetic does."""
+    configs = signatures.withColumnRenamed(n.SIGNATURE_ID, n.CONFIG_ID)
+    exploded = explode(configs, where_used_edges(edges, part), max_depth, BY_SIGNATURE).demand
+    where = F.broadcast(configs.select(n.CONFIG_ID, n.PLANT_ID, n.MODEL_ID))
+    return (exploded.where(F.col(n.PART_ID) == part)
+            .join(where, on=n.CONFIG_ID, how="inner")
+            .select(n.PLANT_ID, n.MODEL_ID, F.col(n.CONFIG_ID).alias(n.SIGNATURE_ID), n.PART_ID, n.OFFSET_DAYS,
+                    n.PER_UNIT))
 
 
 def pegged_orders(order_signatures: DataFrame, signature_needs: DataFrame, plant: str, part: str,

@@ -30,9 +30,10 @@ from schemas import names as n
 from schemas import quantities as q
 from transforms.rules import RULE_TERMS_TYPE, rule_holds
 from transforms.bom import edge_is_effective
+from transforms.compiled_rules import compile_models, with_rule_outcomes
 from transforms.configurations import configuration_totals
-from transforms.explode import Selection
-from transforms.graph import reachable
+from transforms.explode import NODE_RULES, Selection
+from transforms.graph import labels_below, reachable
 from transforms.local import local_frame
 
 MODEL_RULES = StructType([
@@ -41,13 +42,15 @@ MODEL_RULES = StructType([
                                                      StructField(n.RULE_TERMS, RULE_TERMS_TYPE, False)])), False),
     StructField("boundaries", ArrayType(DateType()), False),
 ])
+NODE_RULES_SCHEMA = StructType([StructField(n.NODE_ID, StringType(), False),
+                                StructField(NODE_RULES, ArrayType(StringType(), False), False)])
 SIGNATURE_KEY = (n.PLANT_ID, n.MODEL_ID, n.EPOCH, n.TRUE_RULES)
 
 
 @dataclass
 class Signatures:
     signatures: DataFrame   # config_id, plant_id, model_id, production_date (first of the signature), true_rules
-    dated: DataFrame        # config_id, plant_id, model_id, production_date, config_quantity, orders
+    dated: DataFrame        # config_id, plant_id, model_id, production_date, true_rules, config_quantity, orders
     count: int = 0          # signatures
     dated_count: int = 0    # (signature, production date) rows
     orders: int = 0         # orders they stand for
@@ -70,12 +73,21 @@ def model_rules(spark, structure: list, terms: dict, models: list[str]) -> DataF
     return local_frame(spark, out, MODEL_RULES)
 
 
-def _true_rules(options: Column) -> Column:
+def node_rules(spark, structure: list) -> DataFrame:
+    """Per node with rules below it: the sorted rule keys of its sub-structure (the projection of the
+    explosion's frontier, transforms/explode.py). Nodes with none are left out (no projection key)."""
+    below = labels_below((r[n.PARENT_ID], r[n.CHILD_ID], r[n.RULE]) for r in structure)
+    return local_frame(spark, [(node, sorted(rules)) for node, rules in sorted(below.items()) if rules], NODE_RULES_SCHEMA)
+
+
+def true_rules_expression(options: Column) -> Column:
+    """The true rules of a row joined with its model's MODEL_RULES row, by Spark's higher-order functions:
+    the definition the compiled kernel (transforms/compiled_rules.py) is tested against."""
     held = F.filter(F.col("model_rules"), lambda r: rule_holds(r[n.RULE_TERMS], options))
     return F.transform(held, lambda r: r[n.RULE])
 
 
-def _epoch(day: Column) -> Column:
+def epoch_expression(day: Column) -> Column:
     return F.size(F.filter(F.col("boundaries"), lambda b: b <= day))
 
 
@@ -89,12 +101,11 @@ def signature_id() -> Column:
 
 
 def with_signature(orders: DataFrame, rules_by_model: DataFrame) -> DataFrame:
-    """orders (already normalised, with option_codes) + epoch, true_rules and signature_id: a broadcast join
-    with the model's rules and one expression per row (no shuffle)."""
-    return (orders.join(F.broadcast(rules_by_model), on=n.MODEL_ID, how="inner")
-            .withColumn(n.EPOCH, _epoch(F.col(n.PRODUCTION_DATE)))
-            .withColumn(n.TRUE_RULES, _true_rules(F.col(n.OPTION_CODES)))
-            .drop("model_rules", "boundaries")
+    """orders (already normalised, with option_codes) of the models in `rules_by_model` + epoch, true_rules and
+    signature_id: the compiled rule kernel per Arrow batch (transforms/compiled_rules.py), no shuffle."""
+    models = compile_models(rules_by_model.collect())
+    return (orders.where(F.col(n.MODEL_ID).isin(*models))
+            .transform(lambda o: with_rule_outcomes(o, models))
             .withColumn(n.SIGNATURE_ID, signature_id()))
 
 
@@ -114,7 +125,7 @@ def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures
                   .select(signature_id().alias(n.CONFIG_ID), *SIGNATURE_KEY, n.PRODUCTION_DATE)
                   .localCheckpoint(eager=True))
     with_id = dated.select(signature_id().alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
-                           n.CONFIG_QUANTITY, "orders")
+                           n.TRUE_RULES, n.CONFIG_QUANTITY, "orders")
     totals = dated.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders"),
                        F.countDistinct(*SIGNATURE_KEY).alias("signatures"),
                        F.countDistinct(signature_id()).alias("ids")).first()
