@@ -78,10 +78,14 @@ test: setup airflow browser
 
 # Scale benchmark (not part of the tests): SF 0.01, 0.1 and 1 against the scan floor and the peers,
 # writes docs/performance.{md,csv,png}. About an hour on 2 cores; SCALES=0.01,0.1 for a quick look.
+# Then the realistic profile (issue 14: 80-150 codes per car, 5,000 BOM positions per model) into
+# docs/performance-realistic.{md,csv,png}.
 SCALES ?= 0.01,0.1,1
+REALISTIC_SCALES ?= 0.01,0.1,1
 bench: setup
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m bench.run --scales $(SCALES)
+	$(BIN)/python -m bench.run --profile realistic --scales $(REALISTIC_SCALES) --systems scan_floor,bomflow,bomflow_engine,recursive_cte,duckdb --no-dag
 
 bench-solr: setup
 	$(BIN)/python bench/solr_publish.py

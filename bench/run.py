@@ -1,9 +1,12 @@
 """Benchmark: bomflow against the scan floor and the peers, at several scale factors, in one invocation.
 
-    make bench                       (or .venv/bin/python -m bench.run [--scales 0.01,0.1,1] [--timeout 900])
+    make bench                       (or .venv/bin/python -m bench.run [--scales 0.01,0.1,1] [--timeout 900]
+                                                        [--profile sample|realistic])
 
-SF 1 = 1,000,000 production orders over 42 plants (one with 10x the volume) and
-12 models of three brands (bench/network.py), 28 production days, 18 plan months.
+SF 1 = 1,000,000 production orders. The sample profile: 42 plants (one with 10x the volume) and
+12 models of three brands (bench/network.py), 28 production days, 18 plan months; writes
+docs/performance.*. The realistic profile (pipeline/realistic.py, issue 14: 80-150 codes per car,
+5,000 BOM positions per model) writes docs/performance-realistic.*.
 Each (scale, system) runs in its own process; the parent samples that process
 tree's resident memory. A system that passes --timeout is stopped and reported
 as "> timeout". Writes docs/performance.md, docs/performance.csv and
@@ -65,17 +68,18 @@ def run_one(system: str, source: str, work: Path, timeout: float) -> dict:
     return {"system": system, "status": "ok", "peak_rss_bytes": peak, **json.loads(out.read_text())}
 
 
-def generate(scale: float, root: Path) -> tuple[str, dict]:
+def generate(scale: float, root: Path, profile: str = "sample") -> tuple[str, dict]:
     from bench.network import write_network
     source = root / f"sf{scale:g}" / "source"
     orders = int(SF1_ORDERS * scale)
     if not (source / "_generated.json").exists():
         shutil.rmtree(source, ignore_errors=True)
-        network = write_network(root / "network.yaml")
+        shape = (["--profile", "realistic"] if profile == "realistic"
+                 else ["--network", str(write_network(root / "network.yaml"))])
         env = {**os.environ, "PYTHONPATH": str(ROOT), "BOMFLOW_ENV": "local"}
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "jobs.cli", "generate", "--out", str(source), "--orders", str(orders),
-                        "--start-date", "2026-03-02", "--network", str(network)], cwd=ROOT, env=env, check=True,
+                        "--start-date", "2026-03-02", *shape], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         size = sum(f.stat().st_size for f in source.rglob("*") if f.is_file())
         (source / "_generated.json").write_text(json.dumps({"orders": orders, "bytes": size,
@@ -105,18 +109,20 @@ def main() -> None:
                         help="systems to (re-)run; the others keep their last measurement in --work")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per system and scale")
     parser.add_argument("--work", default="/tmp/bomflow-bench")
+    parser.add_argument("--profile", choices=("sample", "realistic"), default="sample",
+                        help="the generator's profile; realistic writes docs/performance-realistic.*")
     parser.add_argument("--no-dag", action="store_true", help="keep the last 2^k-path DAG series instead of re-running it")
     parser.add_argument("--docs", default=str(DOCS),
                         help="where performance.{md,csv,png} go (default docs/; elsewhere for a partial re-measurement)")
     args = parser.parse_args()
     DOCS = Path(args.docs)
-    root = Path(args.work)
+    root = Path(args.work) / ("realistic" if args.profile == "realistic" else "")
     root.mkdir(parents=True, exist_ok=True)
     rows, details = [], {}
     requested = [float(s) for s in args.scales.split(",")]
     measured = [float(d.name[2:]) for d in root.glob("sf*") if list((d / "runs").glob("*.result.json"))]
     for scale in sorted(set(requested) | set(measured)):
-        source, gen = generate(scale, root)
+        source, gen = generate(scale, root, args.profile)
         print(f"SF {scale:g}: {gen['orders']:,} orders, {gen['bytes'] / 2**20:,.1f} MiB of Parquet", flush=True)
         results = {}
         chosen = args.systems.split(",") if scale in requested else []   # other scales: last measurements
@@ -160,7 +166,7 @@ def main() -> None:
         saved.write_text(json.dumps(r, default=str))
         print(f"  dag k={k:<3} {r['status']:<10} {r.get('seconds', 0):8.1f} s", flush=True)
         dag.append(r)
-    write_outputs(rows, details, dag)
+    write_outputs(rows, details, dag, args.profile)
 
 
 def ratio(a, b) -> str:
@@ -170,25 +176,36 @@ def ratio(a, b) -> str:
     return (">" if b["status"] == "timeout" else "") + (f"{x:.1f}x" if x >= 1 else f"{x:.2f}x")
 
 
-def write_outputs(rows: list[dict], details: dict, dag: list[dict]) -> None:
+PROFILES = {
+    "sample": ("performance", "SF 1 = 1,000,000 production orders, 42 plants (plant B01 has 10x the orders of any other), "
+               "12 models of three brands (BMW, MINI, Rolls-Royce), 28 production days, 18 plan months; the 150 % BOM of "
+               "`conf/sample_network.yaml` with 8 fasteners under every assembly (bench/network.py)."),
+    "realistic": ("performance-realistic", "The realistic profile (`bomflow generate --profile realistic`, "
+                  "pipeline/realistic.py, issue 14): SF 1 = 1,000,000 production orders over 42 plants (one with six "
+                  "times the volume of the others) and 12 models of three brands, 28 production days, 18 plan months; "
+                  "80-150 option codes per car (nearly every car its own variant), a 150 % BOM of about 5,000 "
+                  "positions per model over 7 levels, about a third of the edges with a rule."),
+}
+
+
+def write_outputs(rows: list[dict], details: dict, dag: list[dict], profile: str = "sample") -> None:
+    name, shape = PROFILES[profile]
     DOCS.mkdir(exist_ok=True)
-    with open(DOCS / "performance.csv", "w", newline="") as f:
+    with open(DOCS / f"{name}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows)
+    plot(rows, name)
     cpu = platform.processor() or platform.machine()
     lines = [
-        "# Performance: bomflow against the scan floor and the peers",
+        f"# Performance ({profile} profile): bomflow against the scan floor and the peers",
         "",
         f"Measured by `make bench` (`bench/run.py`) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"{psutil.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
         "Spark local[2] with conf/local.yaml, one process per system and scale. "
-        "Regenerate with `make bench`; the raw numbers are in `docs/performance.csv`.",
+        f"Regenerate with `make bench`; the raw numbers are in `docs/{name}.csv`.",
         "",
-        "SF 1 = 1,000,000 production orders, 42 plants (plant B01 has 10x the orders of any other), 12 models of "
-        "three brands (BMW, MINI, Rolls-Royce), 28 production days, 18 plan months; the 150 % BOM of "
-        "`conf/sample_network.yaml` with 8 fasteners under every assembly (bench/network.py).",
+        shape,
         "",
         "| SF | orders | input MiB | system | status | wall s | orders/s | peak RSS MiB | JVM heap peak MiB | "
         "shuffle write MiB | spill MiB | same result as bomflow |",
@@ -227,8 +244,8 @@ def write_outputs(rows: list[dict], details: dict, dag: list[dict]) -> None:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in b["step_seconds"].items())
         levels = ", ".join(f"L{lv['level']}: {lv['rows']:,} rows {lv['seconds']:.1f} s" for lv in b["levels"])
         lines += [f"- **SF {scale:g}**: {b['orders']:,} orders -> {b['configurations']:,} distinct configurations "
-                  f"(plant, model, date, option set) -> **{b['signatures']:,} variant signatures** exploded "
-                  f"({b['dated_signatures']:,} (signature, date) rows multiplied back); {b['stages']} Spark stages.",
+                  f"(plant, model, date, option set) -> **{b['signatures']:,} variant signatures** "
+                  f"({b['dated_signatures']:,} (signature, date) rows: the frontier at the model); {b['stages']} Spark stages.",
                   f"  - steps: {steps}", f"  - order explosion levels: {levels}"]
     if dag:
         lines += ["", "## Depth and sharing: a chain of k diamonds (2^k paths per car)", "",
@@ -242,9 +259,14 @@ def write_outputs(rows: list[dict], details: dict, dag: list[dict]) -> None:
             reference_s = f"{d['reference_seconds']:.2f}" if "reference_seconds" in d else ""
             lines.append(f"| {d['k']} | {2 ** d['k']:,} | {d.get('levels', '')} | {d.get('seconds', 0):.1f} | "
                          f"{reference_s} | {same} |")
-    lines += ["", "![time vs scale](performance.png)", ""]
-    (DOCS / "performance.md").write_text("\n".join(lines) + "\n" + NOTES)
-    print(f"wrote {DOCS / 'performance.md'}, performance.csv, performance.png")
+    duck = [(scale, res["duckdb"]) for scale, res in details.items() if res.get("duckdb", {}).get("prepare_seconds")]
+    if duck:
+        lines += ["", "DuckDB's preparation, outside its time above (validation by `screen` and the Parquet export of "
+                  "the validated order ids and edge table, in Spark): " +
+                  ", ".join(f"SF {scale:g} {d['prepare_seconds']:.1f} s" for scale, d in duck) + "."]
+    lines += ["", f"![time vs scale]({name}.png)", ""]
+    (DOCS / f"{name}.md").write_text("\n".join(lines) + "\n" + NOTES)
+    print(f"wrote {DOCS / (name + '.md')}, {name}.csv, {name}.png")
 
 
 NOTES = """
@@ -277,7 +299,7 @@ NOTES = """
 """
 
 
-def plot(rows: list[dict]) -> None:
+def plot(rows: list[dict], name: str = "performance") -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -298,7 +320,7 @@ def plot(rows: list[dict]) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(DOCS / "performance.png", dpi=120)
+    fig.savefig(DOCS / f"{name}.png", dpi=120)
 
 
 if __name__ == "__main__":
