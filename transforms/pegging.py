@@ -26,6 +26,7 @@ from schemas import quantities as q
 from schemas.tables import ORDER_SIGNATURES, SIGNATURES
 from transforms.configurations import normalise_options
 from transforms.explode import explode
+from transforms.graph import reachable
 from transforms.signatures import BY_SIGNATURE, with_signature
 from transforms.summary import week_start
 
@@ -45,15 +46,8 @@ def signature_rows(signatures: DataFrame) -> DataFrame:
 
 def where_used_edges(edges: DataFrame, part: str) -> DataFrame:
     """The explosion edges on some path from a model to `part` (its ancestors' edges into ancestors or `part`)."""
-    parents: dict[str, set] = {}
-    for parent, child in edges.select(n.PARENT_ID, n.CHILD_ID).distinct().collect():
-        parents.setdefault(child, set()).add(parent)
-    keep, todo = {part}, [part]
-    while todo:
-        for parent in parents.get(todo.pop(), ()):
-            if parent not in keep:
-                keep.add(parent)
-                todo.append(parent)
+    upward = ((child, parent) for parent, child in edges.select(n.PARENT_ID, n.CHILD_ID).distinct().collect())
+    keep = reachable(upward, [part])[part]   # the part and every node above it
     return edges.where(F.col(n.CHILD_ID).isin(*sorted(keep)))
 
 
