@@ -76,3 +76,45 @@ def test_kernel_equals_the_expression_on_realistic_orders(spark):
     held = [len(t) for _, t in kernel.values()]
     assert 0 < min(held) and max(held) < min(per_model.values())
     assert len({e for e, _ in kernel.values()}) > 1        # phase-in/out boundaries inside the window
+
+
+def test_one_kernel_pass_gives_every_order_its_signature_and_a_shared_id_stops_the_run(spark, monkeypatch):
+    """order_signatures: the dated rows and signatures equal a plain-Python grouping of the kernel's outcomes,
+    each order's signature id is its key's; an id shared by two keys (planted: a constant id) is an error."""
+    import pytest
+
+    from transforms import signatures as sig
+
+    rules = ["AA", "!AA & BB", "CC | DD"]
+    structure = [edge("M1", f"P{i}", rule) for i, rule in enumerate(rules)] + [edge("M1", "Q", "EE", vfrom=START)]
+    terms_frame, _ = rule_table(spark, [r[n.RULE] for r in structure], 4096)
+    model = model_rules(spark, structure, {r[n.RULE]: r[n.RULE_TERMS] for r in terms_frame.collect()}, ["M1"])
+    rng = random.Random(7)
+    orders = [(f"O{i}", rng.choice(["P1", "P2"]), "M1", START + timedelta(days=rng.choice([-1, 0, 3])),
+               rng.sample(["AA", "BB", "CC", "DD", "EE", "FF"], rng.randint(0, 4)), rng.randint(1, 3))
+              for i in range(300)]
+    frame = spark.createDataFrame(orders, "order_id string, plant_id string, model_id string, production_date date, "
+                                          "option_codes array<string>, quantity int")
+    found = sig.order_signatures(frame, model)
+
+    key = {}
+    for order_id, plant, _, day, opts, _ in orders:
+        true = tuple(r for r in rules + ["EE"] if rule_true(r, set(opts)))
+        key[order_id] = (plant, "M1", int(day >= START), true)
+    dated: dict = {}
+    for order_id, plant, _, day, _, qty in orders:
+        total, count = dated.get((key[order_id], day), (0, 0))
+        dated[(key[order_id], day)] = (total + qty, count + 1)
+    ids = {r[n.ORDER_ID]: r[n.SIGNATURE_ID] for r in found.signed.collect()}
+    assert len(ids) == len(orders) and len(set(ids.values())) == len(set(key.values())) == found.count
+    assert all((ids[a] == ids[b]) == (key[a] == key[b]) for a in ids for b in list(ids)[:20])
+    rows = found.dated.collect()
+    assert {(next(k for o, k in key.items() if ids[o] == r[n.CONFIG_ID]), r[n.PRODUCTION_DATE]):
+            (int(r[n.CONFIG_QUANTITY]), r["orders"]) for r in rows} == dated
+    assert found.dated_count == len(dated) and found.orders == len(orders)
+    first = {r[n.CONFIG_ID]: r[n.PRODUCTION_DATE] for r in found.signatures.collect()}
+    assert all(first[ids[o]] == min(day for (k, day) in dated if k == key[o]) for o in ids)
+
+    monkeypatch.setattr(sig, "signature_id", lambda: F.lit(1).cast("long"))
+    with pytest.raises(sig.SignatureCollision, match="1 variant signature id"):
+        sig.order_signatures(frame, model)

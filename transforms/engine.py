@@ -3,15 +3,20 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType
 
 from schemas import names as n
 from transforms.demand import demand_by_date, part_demand
-from transforms.explode import LevelStat, explode, explode_projected, plan_selection
+from transforms.explode import LevelStat, explode_plan, explode_projected, plan_row_needs
 from transforms.pegging import order_signature_rows, signature_rows
 from transforms.plan import COVERED, mark_horizon, plan_configurations
 from transforms.probability import rule_probabilities
+from transforms.local import local_frame
 from transforms.screen import Screened, screen
-from transforms.signatures import BY_SIGNATURE, order_signatures
+from transforms.signatures import order_signatures
+
+PLAN_CONTEXTS = StructType([StructField(n.CONFIG_ID, LongType(), False), StructField(n.MODEL_ID, StringType(), False),
+                            StructField(n.PRODUCTION_DATE, DateType(), False)])
 
 __all__ = ["OrderDemand", "Screened", "explode_screened", "order_demand", "screen"]
 
@@ -54,7 +59,7 @@ def explode_screened(screened: Screened, run_id: str, max_depth: int = 64,
     demand = part_demand(explosion.demand, used[n.PARTS], run_id, n.SOURCE_ORDERS)
     result = OrderDemand(part_demand=demand, screened=screened, orders=variants.orders, signatures=variants.count,
                          dated_signatures=variants.dated_count, levels=explosion.levels,
-                         order_signatures=order_signature_rows(used[n.PRODUCTION_ORDERS], screened.model_rules),
+                         order_signatures=order_signature_rows(variants.signed),
                          signatures_table=signature_rows(variants.signatures))
     plan = plan_demand(screened, run_id, max_depth, result)
     if plan is not None:
@@ -72,11 +77,22 @@ def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDe
     result.plan_rows, result.plan_rows_covered = counts["exploded"], counts["covered"]
     if result.plan_rows == 0:
         return None
-    weights = rule_probabilities(screened.rules, used[n.OPTION_TAKE_RATES], configs)
-    explosion = explode(configs, screened.edges, max_depth, plan_selection(weights), label=n.SOURCE_PLAN)
+    contexts = plan_contexts(configs)
+    weights = rule_probabilities(screened.rules, used[n.OPTION_TAKE_RATES], contexts)
+    explosion = explode_plan(contexts, screened.edges, weights, max_depth)
     result.plan_levels = explosion.levels
-    return (demand_by_date(explosion.demand, configs).where(F.col(n.QUANTITY) > 0)
+    rows = configs.join(F.broadcast(contexts.withColumnRenamed(n.CONFIG_ID, "context_id")),
+                        on=[n.MODEL_ID, n.PRODUCTION_DATE])
+    return (demand_by_date(plan_row_needs(explosion.demand, rows), configs).where(F.col(n.QUANTITY) > 0)
             .transform(lambda d: part_demand(d, used[n.PARTS], run_id, n.SOURCE_PLAN)))
+
+
+def plan_contexts(configs: DataFrame) -> DataFrame:
+    """The distinct (model, month) of the plan rows, each with a small id (config_id): a few hundred rows,
+    numbered on the driver."""
+    keys = sorted((r[0], r[1]) for r in configs.select(n.MODEL_ID, n.PRODUCTION_DATE).distinct().collect())
+    return local_frame(configs.sparkSession, [(i, model, month) for i, (model, month) in enumerate(keys)],
+                       PLAN_CONTEXTS)
 
 
 def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,

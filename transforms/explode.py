@@ -4,11 +4,13 @@ Both join a frontier with the active edges at every level and aggregate, so a DA
 O(k) levels of O(edges) work, never path enumeration. Lineage is cut at every level and the depth is
 bounded: a frontier still open after max_depth levels is an error (level_by_level).
 
-  * explode (plan rows, pegging): the frontier holds (config_id, node_id, node_type, offset_days,
-    per_unit), the quantity of node_id one vehicle of the configuration needs, summed over every path
-    reaching it with the same lead-time offset.
+  * explode (pegging's signatures, the bench's per-configuration baseline): the frontier holds
+    (config_id, node_id, node_type, offset_days, per_unit), the quantity of node_id one vehicle of the
+    configuration needs, summed over every path reaching it with the same lead-time offset.
   * explode_projected (orders, issue 14): the frontier holds groups of cars whose rule outcomes agree on
     the rules below the node, with their total quantity (see the section below).
+  * explode_plan (plan rows, issue 14): one frontier per (model, month), plant-specific edges branched
+    off per plant (see the last section).
 """
 import time
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from pyspark.sql import functions as F
 
 from schemas import names as n
 from schemas import quantities as q
-from transforms.bom import edge_is_active, edge_is_effective
+from transforms.bom import edge_for_plant, edge_in_effect, edge_is_active, edge_is_effective
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -54,19 +56,14 @@ def roots(configs: DataFrame) -> DataFrame:
 
 @dataclass(frozen=True)
 class Selection:
-    """How a configuration picks its edges and weighs them.
-
-    Orders pick by their option codes (the rule must hold) and weigh by the edge
-    factor; a plan row (plan_selection) picks by effectivity and plant only and
-    weighs each edge by its factor times P(rule) of the row's (model, month).
-    """
+    """How a configuration picks its edges and weighs them: orders and pegging's signatures pick by their
+    rule outcomes (the rule must hold) and weigh by the edge factor."""
     context: tuple[str, ...]                  # configuration columns the edge test reads
     active: Callable[[], Column]
     factor: Callable[[], Column]
-    weights: DataFrame | None = None          # joined on WEIGHT_KEY before the test
 
 
-WEIGHT_KEY = (n.RULE, n.MODEL_ID, n.PRODUCTION_DATE)
+WEIGHT_KEY = (n.RULE, n.MODEL_ID, n.PRODUCTION_DATE)   # P(rule) of a plan context (transforms/probability.py)
 
 BY_OPTIONS = Selection(
     context=(n.PLANT_ID, n.PRODUCTION_DATE, n.OPTION_CODES),
@@ -74,13 +71,9 @@ BY_OPTIONS = Selection(
     factor=lambda: F.col(n.EDGE_FACTOR))
 
 
-def plan_selection(rule_probabilities: DataFrame) -> Selection:
-    """Selection for plan rows; rule_probabilities as probability.rule_probabilities gives them (P > 0 only)."""
-    return Selection(
-        context=(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE),
-        active=lambda: edge_is_effective(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE)),
-        factor=lambda: (F.col(n.EDGE_FACTOR) * F.col(n.RULE_PROBABILITY)).cast(q.PLAN_FACTOR),
-        weights=rule_probabilities)
+def plan_factor() -> Column:
+    """A plan edge's weight: its factor times P(rule) of the context's (model, month)."""
+    return (F.col(n.EDGE_FACTOR) * F.col(n.RULE_PROBABILITY)).cast(q.PLAN_FACTOR)
 
 
 def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
@@ -95,8 +88,6 @@ def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
                .join(context, on=n.CONFIG_ID, how="inner")
                .withColumnRenamed(n.NODE_ID, n.PARENT_ID)
                .join(F.broadcast(edges), on=n.PARENT_ID, how="inner"))
-    if selection.weights is not None:
-        reached = reached.join(F.broadcast(selection.weights), on=list(WEIGHT_KEY), how="inner")
     return (reached
             .where(selection.active())
             .groupBy(n.CONFIG_ID, F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
@@ -212,3 +203,60 @@ def explode_projected(dated: DataFrame, edges: DataFrame, node_rules: DataFrame,
                      .groupBy(n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.DEMAND_DATE)
                      .agg(F.sum(n.QUANTITY).cast(q.DEMAND).alias(n.QUANTITY)))
     return result
+
+
+# --- Plan: one explosion per (model, month), plant-specific edges branched off (issue 14) ---------------
+#
+# A plan row's need per unit depends on its plant only through plant-specific edges, and a model is
+# planned at about ten plants. So the plan explodes each (model, month) context once. A frontier row
+# carries `plant_id`: null while its path has taken only edges for every plant, P once it takes an edge
+# for plant P; from there it takes only edges for every plant or for P (edge_for_plant, as the per-row
+# explosion does). A plan row of (P, model, month) needs the rows of its context whose plant is null or
+# P: exactly the paths whose plant-specific edges are all P's. The weights P(rule) depend on (model,
+# month) only, so they are the same for every plant.
+
+def plan_roots(contexts: DataFrame) -> DataFrame:
+    """Level 0: each (model, month) context needs one vehicle of its model, for any plant so far."""
+    return contexts.select(n.CONFIG_ID, F.lit(None).cast("string").alias(n.PLANT_ID),
+                           F.col(n.MODEL_ID).alias(n.NODE_ID), F.lit(n.MODEL).alias(n.NODE_TYPE),
+                           F.lit(0).alias(n.OFFSET_DAYS), F.lit(1).cast(q.PER_UNIT).alias(n.PER_UNIT))
+
+
+def next_plan_level(frontier: DataFrame, contexts: DataFrame, edges: DataFrame, weights: DataFrame) -> DataFrame:
+    """One level down: edges in effect in the month, for every plant or for the row's plant (any plant's
+    while the row has none yet), weighted by P(rule); summed per (context, plant, child, offset)."""
+    plant = F.col(n.PLANT_ID)
+    return (frontier.drop(n.NODE_TYPE).withColumnRenamed(n.NODE_ID, n.PARENT_ID)
+            .join(F.broadcast(contexts.select(n.CONFIG_ID, n.MODEL_ID, n.PRODUCTION_DATE)), on=n.CONFIG_ID)
+            .join(F.broadcast(edges), on=n.PARENT_ID, how="inner")
+            .join(F.broadcast(weights), on=list(WEIGHT_KEY), how="inner")
+            .where(edge_in_effect(F.col(n.PRODUCTION_DATE)) & (plant.isNull() | edge_for_plant(plant)))
+            .groupBy(n.CONFIG_ID, F.coalesce(plant, F.col("edge_plant_id")).alias(n.PLANT_ID),
+                     F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
+                     (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS))
+            .agg(F.sum(F.col(n.PER_UNIT) * plan_factor()).cast(q.PER_UNIT).alias(n.PER_UNIT)))
+
+
+def explode_plan(contexts: DataFrame, edges: DataFrame, weights: DataFrame, max_depth: int,
+                 materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)
+                 ) -> Explosion:
+    """Explode (config_id, model_id, production_date) contexts to (config_id, plant_id, part_id, offset_days,
+    per_unit); plant_id null: the need of every plant's plan row of the context, P: of P's row only."""
+    result = Explosion(demand=None)
+    union = level_by_level(plan_roots(contexts), lambda frontier: next_plan_level(frontier, contexts, edges, weights),
+                           max_depth, n.SOURCE_PLAN, materialise, result.levels)
+    result.demand = union.select(n.CONFIG_ID, n.PLANT_ID, F.col(n.NODE_ID).alias(n.PART_ID), n.OFFSET_DAYS,
+                                 n.PER_UNIT)
+    return result
+
+
+def plan_row_needs(contexts_demand: DataFrame, rows: DataFrame) -> DataFrame:
+    """explode_plan's demand per plan row: rows (config_id, context_id, plant_id) -> (config_id, part_id,
+    offset_days, per_unit), every plant's need and the row's own plant's."""
+    need = contexts_demand.withColumnRenamed(n.CONFIG_ID, "context_id")
+    every = need.where(F.col(n.PLANT_ID).isNull()).drop(n.PLANT_ID).join(
+        F.broadcast(rows.select(n.CONFIG_ID, "context_id")), on="context_id")
+    own = need.where(F.col(n.PLANT_ID).isNotNull()).join(
+        F.broadcast(rows.select(n.CONFIG_ID, "context_id", n.PLANT_ID)), on=["context_id", n.PLANT_ID])
+    columns = (n.CONFIG_ID, n.PART_ID, n.OFFSET_DAYS, n.PER_UNIT)
+    return every.select(*columns).unionByName(own.select(*columns))

@@ -24,18 +24,15 @@ from pyspark.sql import functions as F
 from schemas import names as n
 from schemas import quantities as q
 from schemas.tables import ORDER_SIGNATURES, SIGNATURES
-from transforms.configurations import normalise_options
 from transforms.explode import explode
 from transforms.graph import reachable
-from transforms.signatures import BY_SIGNATURE, with_signature
+from transforms.signatures import BY_SIGNATURE
 from transforms.summary import week_start
 
 
-def order_signature_rows(orders: DataFrame, rules_by_model: DataFrame) -> DataFrame:
-    """Used orders -> ORDER_SIGNATURES rows (one pass over the orders, the rule kernel, no shuffle)."""
-    return (orders.transform(normalise_options)
-            .transform(lambda o: with_signature(o, rules_by_model))
-            .select(*[F.col(f.name).cast(f.dataType) for f in ORDER_SIGNATURES.fields]))
+def order_signature_rows(signed: DataFrame) -> DataFrame:
+    """Each used order's signature (Signatures.signed, from the night's one kernel pass) -> ORDER_SIGNATURES rows."""
+    return signed.select(*[F.col(f.name).cast(f.dataType) for f in ORDER_SIGNATURES.fields])
 
 
 def signature_rows(signatures: DataFrame) -> DataFrame:

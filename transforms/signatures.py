@@ -10,15 +10,14 @@ production date of the signature (every date of an epoch switches the same
 edges on), and multiplied back per production date by the dated signatures.
 
 The rule sets and epoch boundaries per model come from the BOM structure (small,
-on the driver, like graph.cycle_pairs); the signature of an order is one Spark
-expression over a broadcast row of its model, with no UDF and no shuffle.
+on the driver, like graph.cycle_pairs); the signature of an order comes from one
+pass of the compiled rule kernel over the orders (transforms/compiled_rules.py,
+no UDF and no shuffle), which also feeds pegging's order -> signature table.
 
 A signature's id is deterministic: xxhash64 of (plant, model, epoch, true rules),
-so the same orders on the same BOM get the same ids in every run, and pegging
-(transforms/pegging.py) can give each order its signature without a shuffle.
-Two signatures of one run hashing alike would merge their demand: the run
-counts both and stops with an error if they differ (about 1 in 10^8 at a
-million signatures).
+so the same orders on the same BOM get the same ids in every run. Two signatures
+of one run hashing alike would merge their demand: a second hash of the key
+(Murmur3) per id catches it and the run stops with an error.
 """
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from schemas import quantities as q
 from transforms.rules import RULE_TERMS_TYPE, rule_holds
 from transforms.bom import edge_is_effective
 from transforms.compiled_rules import compile_models, with_rule_outcomes
-from transforms.configurations import configuration_totals
+from transforms.configurations import normalise_options
 from transforms.explode import NODE_RULES, Selection
 from transforms.graph import labels_below, reachable
 from transforms.local import local_frame
@@ -54,6 +53,7 @@ class Signatures:
     count: int = 0          # signatures
     dated_count: int = 0    # (signature, production date) rows
     orders: int = 0         # orders they stand for
+    signed: DataFrame | None = None   # each order's signature id (order_id, plant, model, date, quantity, id)
 
 
 def model_rules(spark, structure: list, terms: dict, models: list[str]) -> DataFrame:
@@ -109,30 +109,47 @@ def with_signature(orders: DataFrame, rules_by_model: DataFrame) -> DataFrame:
             .withColumn(n.SIGNATURE_ID, signature_id()))
 
 
-def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures:
-    """Dated signatures (one row per plant, model, production date, signature) and the signatures to explode.
+def second_hash() -> Column:
+    """A second, independent hash of the signature key (Murmur3, not xxhash64): two keys sharing an id
+    differ here too, short of a double collision (about 1 in 10^27 at a million signatures)."""
+    return F.hash(*[F.col(c) for c in SIGNATURE_KEY])
 
-    config_id is the signature's deterministic id (signature_id()); the dated rows are counted once.
-    """
-    # Rules are tested once per distinct configuration, not per order: Spark's higher-order
-    # functions are interpreted, a plain hash aggregation first is far cheaper (10 M orders: 154 k).
-    dated = (orders.transform(configuration_totals)
-             .transform(lambda configs: with_signature(configs, rules_by_model))
-             .groupBy(*SIGNATURE_KEY, n.PRODUCTION_DATE)
-             .agg(F.sum(n.CONFIG_QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY), F.sum("orders").alias("orders"))
+
+def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures:
+    """One pass of the rule kernel over the used orders: each order's signature (`signed`, persisted, the
+    pegging table's source), the dated signatures (one row per signature and production date, summed
+    quantity and order count) and the signatures to explode (each at its first production date).
+
+    config_id is the signature's deterministic id (signature_id()). The groupings are on that id (a long),
+    not on the key's rule arrays; a second hash of the key per id catches two keys sharing an id."""
+    signed = (orders.transform(normalise_options)
+              .transform(lambda o: with_signature(o, rules_by_model))
+              .select(n.ORDER_ID, n.SIGNATURE_ID, *SIGNATURE_KEY, n.PRODUCTION_DATE, n.QUANTITY,
+                      second_hash().alias("key_hash"))
+              .localCheckpoint(eager=True))
+    first = [F.first(c).alias(c) for c in SIGNATURE_KEY]
+    dated = (signed.groupBy(n.SIGNATURE_ID, n.PRODUCTION_DATE)
+             .agg(*first, F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY),
+                  F.count(F.lit(1)).alias("orders"), F.min("key_hash").alias("low"), F.max("key_hash").alias("high"))
              .localCheckpoint(eager=True))
-    signatures = (dated.groupBy(*SIGNATURE_KEY).agg(F.min(n.PRODUCTION_DATE).alias(n.PRODUCTION_DATE))
-                  .select(signature_id().alias(n.CONFIG_ID), *SIGNATURE_KEY, n.PRODUCTION_DATE)
+    signatures = (dated.groupBy(n.SIGNATURE_ID)
+                  .agg(*first, F.min(n.PRODUCTION_DATE).alias(n.PRODUCTION_DATE), F.min("low").alias("low"),
+                       F.max("high").alias("high"))
                   .localCheckpoint(eager=True))
-    with_id = dated.select(signature_id().alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
-                           n.TRUE_RULES, n.CONFIG_QUANTITY, "orders")
-    totals = dated.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders"),
-                       F.countDistinct(*SIGNATURE_KEY).alias("signatures"),
-                       F.countDistinct(signature_id()).alias("ids")).first()
-    if totals["ids"] != totals["signatures"]:
-        raise SignatureCollision(f"{totals['signatures'] - totals['ids']} pair(s) of variant signatures share an "
-                                 "xxhash64 id: this run cannot tell their demand apart (report it; see transforms/signatures.py)")
-    return Signatures(signatures.drop(n.EPOCH), with_id, totals["signatures"], totals["dated"], totals["orders"] or 0)
+    totals = signatures.agg(F.count(F.lit(1)).alias("signatures"),
+                            F.count(F.when(F.col("low") != F.col("high"), 1)).alias("shared")).first()
+    if totals["shared"]:
+        raise SignatureCollision(f"{totals['shared']} variant signature id(s) stand for more than one signature "
+                                 "(xxhash64 collision): this run cannot tell their demand apart (report it; see "
+                                 "transforms/signatures.py)")
+    counted = dated.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders")).first()
+    return Signatures(
+        signatures.select(F.col(n.SIGNATURE_ID).alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
+                          n.TRUE_RULES),
+        dated.select(F.col(n.SIGNATURE_ID).alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
+                     n.TRUE_RULES, n.CONFIG_QUANTITY, "orders"),
+        totals["signatures"], counted["dated"], counted["orders"] or 0,
+        signed.select(n.ORDER_ID, n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.QUANTITY, n.SIGNATURE_ID))
 
 
 BY_SIGNATURE = Selection(
