@@ -47,7 +47,7 @@ run: setup
 	@echo "  planner's page: http://127.0.0.1:$(UI_PORT)/?part=PAINT-P300&by=week   (bomflow ui; log $(DATA)/ui.log)"
 	@echo "  lake (Delta):   $(DATA)/lake/{part_demand,demand_summary,quarantine,exceptions,runs}   (.venv/bin/pyspark has Delta)"
 	@echo "  a part's demand: .venv/bin/bomflow demand --plant DIN --part PAINT-P300 --by week   (through the Solr alias)"
-	@echo "  to act on:      .venv/bin/bomflow exceptions --lake $(DATA)/lake --kind LATE"
+	@echo "  to act on:      .venv/bin/bomflow exceptions --kind LATE   (through the Solr alias; --lake $(DATA)/lake reads the lake)"
 	@echo "  runs:           .venv/bin/bomflow status --lake $(DATA)/lake"
 	@echo "  metrics:        metrics/bomflow.prom   (Prometheus textfile; alerting rules: monitoring/bomflow-alerts.yml)"
 	@echo "  Solr:           curl -u reader:PASSWORD 'http://127.0.0.1:8983/solr/demand/select?q=part_id:PAINT-P300%20AND%20bucket:week'"

@@ -1,17 +1,21 @@
-"""One writer at a time on a lake: a lease file, `<lake>/_bomflow_lease.json`.
+"""One writer at a time: a lease, held while a command works, heartbeated, taken over when stale.
 
-Every command that writes the lake or serves from it (run, partial run, restore, maintain,
-publish, export) holds the lease while it works. Taking it is an exclusive create (a hard link of the complete file), so
-of two commands started together exactly one gets it; the other is refused at once with the
-holder's name, or waits for it with `--wait SECONDS`.
+The lake's lease is a file, `<lake>/_bomflow_lease.json` (FileStore): every command that writes the
+lake or serves from it (run, partial run, restore, maintain, publish, export) holds it while it
+works. Solr's publish lock (adapters/solr_lock.py) is the same lease in another store, so that
+publishes from two lakes into one Solr never interleave.
 
-The holder rewrites the file every `heartbeat_seconds`. A lease whose heartbeat is older than
-`stale_after_seconds` belongs to a process that died (SIGKILL, a lost host): the next command
-takes it over. Taking over is a rename of the stale file to a unique name, which only one taker
-can win, followed by the same exclusive create. A lease whose pid is gone on this host is stale
-at once.
+Taking a lease is an exclusive create, so of two commands started together exactly one gets it; the
+other is refused at once with the holder's name, or waits for it with `--wait SECONDS`. The holder
+rewrites it every `heartbeat_seconds`. A lease whose heartbeat is older than `stale_after_seconds`
+belongs to a process that died (SIGKILL, a lost host): the next command takes it over, and of two
+takers only one wins (each store's take_over is a compare-and-swap on the stale holder). A lease
+whose pid is gone on this host is stale at once.
 
-The lake must be on a local or POSIX-shared filesystem for link and rename to be atomic.
+FileStore: the create is a hard link of the complete file (link fails if the name exists); taking
+over renames the stale file to a unique name and puts back whatever it renamed if that was not the
+stale holder (another taker's fresh lease). The lake must be on a local or POSIX-shared filesystem
+for link and rename to be atomic.
 """
 import json
 import os
@@ -23,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from pipeline import logs
 from pipeline.errors import BomflowError, Exit
@@ -47,10 +52,23 @@ class Lease:
     pid: int
     started_at: str
     heartbeat_at: str
+    lake: str = ""   # the holder's lake, where the store is not the lake itself (Solr's publish lock)
 
     def describe(self) -> str:
-        return (f"`bomflow {self.command}` by {self.owner} on {self.host} (pid {self.pid}), "
+        of = f" of lake {self.lake}" if self.lake else ""
+        return (f"`bomflow {self.command}`{of} by {self.owner} on {self.host} (pid {self.pid}), "
                 f"started {self.started_at}, last heartbeat {self.heartbeat_at}")
+
+
+class Store(Protocol):
+    """Where a lease lives. Every write is atomic; create and take_over are exclusive."""
+    where: str   # for messages: "lake /data/lake"
+
+    def current(self) -> Lease | None: ...
+    def create(self, lease: Lease) -> bool: ...                      # False: a lease exists
+    def take_over(self, stale: Lease, lease: Lease) -> bool: ...     # False: stale is no longer there
+    def rewrite(self, lease: Lease) -> bool: ...                     # False: the lease is no longer ours
+    def delete(self, lease: Lease) -> None: ...                      # only if it is still ours
 
 
 def _now() -> str:
@@ -61,12 +79,7 @@ def _path(lake: str) -> Path:
     return Path(lake) / LEASE_FILE
 
 
-def current(lake: str) -> Lease | None:
-    """The lease on the lake, or None when it is free (or the file is half-written)."""
-    try:
-        return Lease(**json.loads(_path(lake).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
+_HELD_HERE: set[str] = set()   # tokens this process holds now: a lease naming our pid with another token is dead
 
 
 def is_stale(lease: Lease, stale_after: float) -> bool:
@@ -74,6 +87,8 @@ def is_stale(lease: Lease, stale_after: float) -> bool:
     if age > stale_after:
         return True
     if lease.host == socket.gethostname():
+        if lease.pid == os.getpid():   # ours, yet not held: a release that failed (its store was down)
+            return lease.token not in _HELD_HERE
         try:
             os.kill(lease.pid, 0)
         except ProcessLookupError:
@@ -83,80 +98,125 @@ def is_stale(lease: Lease, stale_after: float) -> bool:
     return False
 
 
-def _create(path: Path, lease: Lease) -> bool:
-    """Create the lease file with its whole content, or False if it exists: the content is written to a
-    file of our own first and hard-linked into place (link fails if the name exists), so a reader
-    never finds an empty or half-written lease."""
-    staging = path.with_name(f"{path.name}.{lease.token}")
-    staging.write_text(json.dumps(asdict(lease)))
-    try:
-        os.link(staging, path)
+class FileStore:
+    """The lake's lease file."""
+
+    def __init__(self, lake: str):
+        self.path, self.where = _path(lake), f"lake {lake}"
+
+    @staticmethod
+    def _read(path: Path) -> Lease | None:
+        try:
+            return Lease(**json.loads(path.read_text()))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+
+    def current(self) -> Lease | None:
+        """The lease, or None when it is free (a half-written file is never seen: see create)."""
+        return self._read(self.path)
+
+    def create(self, lease: Lease) -> bool:
+        """The content is written to a file of our own first and hard-linked into place (link fails if
+        the name exists), so a reader never finds an empty or half-written lease."""
+        staging = self.path.with_name(f"{self.path.name}.{lease.token}")
+        staging.write_text(json.dumps(asdict(lease)))
+        try:
+            os.link(staging, self.path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            staging.unlink(missing_ok=True)
+
+    def take_over(self, stale: Lease, lease: Lease) -> bool:
+        aside = self.path.with_name(f"{self.path.name}.stale-{uuid.uuid4().hex}")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return False
+        moved = self._read(aside)
+        if moved is None or moved.token != stale.token:   # another taker's fresh lease: put it back
+            try:
+                os.link(aside, self.path)
+            except FileExistsError:
+                pass
+            aside.unlink(missing_ok=True)
+            return False
+        aside.unlink(missing_ok=True)
+        log.warning("lease_taken_over", where=self.where, stale_holder=stale.describe())
+        return self.create(lease)
+
+    def rewrite(self, lease: Lease) -> bool:
+        holder = self.current()
+        if holder is None or holder.token != lease.token:
+            return False
+        staging = self.path.with_name(f"{self.path.name}.{lease.token}")
+        staging.write_text(json.dumps(asdict(lease)))
+        os.replace(staging, self.path)   # a reader never sees half a file
         return True
-    except FileExistsError:
-        return False
-    finally:
-        staging.unlink(missing_ok=True)
+
+    def delete(self, lease: Lease) -> None:
+        holder = self.current()
+        if holder is not None and holder.token == lease.token:
+            self.path.unlink(missing_ok=True)
 
 
-def _rewrite(path: Path, lease: Lease) -> None:
-    """Replace the lease's content atomically (a reader never sees half a file)."""
-    staging = path.with_name(f"{path.name}.{lease.token}")
-    staging.write_text(json.dumps(asdict(lease)))
-    os.replace(staging, path)
+def current(lake: str) -> Lease | None:
+    """The lease on the lake, or None when it is free."""
+    return FileStore(lake).current()
 
 
-def acquire(lake: str, command: str, wait_seconds: float = 0, stale_after: float = STALE_AFTER_SECONDS) -> Lease:
-    """Take the lake's lease or raise LeaseHeld naming the holder (after waiting up to wait_seconds)."""
-    Path(lake).mkdir(parents=True, exist_ok=True)
-    path = _path(lake)
+def acquire(store: Store, command: str, wait_seconds: float = 0, stale_after: float = STALE_AFTER_SECONDS,
+            lake: str = "", busy: type[BomflowError] = LeaseHeld) -> Lease:
+    """Take the store's lease or raise `busy` naming the holder (after waiting up to wait_seconds)."""
     now = _now()
     mine = Lease(token=uuid.uuid4().hex, command=command, owner=os.environ.get("USER", "unknown"),
-                 host=socket.gethostname(), pid=os.getpid(), started_at=now, heartbeat_at=now)
+                 host=socket.gethostname(), pid=os.getpid(), started_at=now, heartbeat_at=now, lake=lake)
     deadline = time.monotonic() + wait_seconds
     while True:
-        if _create(path, mine):
-            log.info("lease_taken", lake=lake, command=command)
+        if store.create(mine):
+            log.info("lease_taken", where=store.where, command=command)
+            _HELD_HERE.add(mine.token)
             return mine
-        holder = current(lake)
+        holder = store.current()
         if holder is not None and is_stale(holder, stale_after):
-            try:   # only one taker wins this rename; the loser finds the lease taken on its next round
-                os.rename(path, path.with_name(f"{path.name}.stale-{uuid.uuid4().hex}"))
-                log.warning("lease_taken_over", lake=lake, stale_holder=holder.describe())
-            except FileNotFoundError:
-                pass
+            if store.take_over(holder, mine):   # only one taker wins; a loser finds it taken on its next round
+                _HELD_HERE.add(mine.token)
+                return mine
             continue
         if time.monotonic() >= deadline:
-            who = holder.describe() if holder else "another command (its lease file is being written)"
-            raise LeaseHeld(f"lake {lake} is busy: {who}. Wait for it to finish, "
-                            f"or pass --wait SECONDS; a lease older than {stale_after:g} s is taken over")
+            who = holder.describe() if holder else "another command (its lease is being written)"
+            raise busy(f"{store.where} is busy: {who}. Wait for it to finish, "
+                       f"or pass --wait SECONDS; a lease older than {stale_after:g} s is taken over")
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-
-
-def release(lake: str, lease: Lease) -> None:
-    """Give the lease back, if it is still ours (a takeover after we went stale is left alone)."""
-    holder = current(lake)
-    if holder is not None and holder.token == lease.token:
-        _path(lake).unlink(missing_ok=True)
-        log.info("lease_released", lake=lake, command=lease.command)
 
 
 @contextmanager
 def held(lake: str, command: str, wait_seconds: float | None = None, settings: dict | None = None):
-    """Hold the lake's lease for the body, with a heartbeat thread; always released at the end.
-    settings: conf's `lease` section (stale_after_seconds, heartbeat_seconds)."""
+    """Hold the lake's lease for the body (see held_in); settings: conf's `lease` section."""
+    Path(lake).mkdir(parents=True, exist_ok=True)
+    with held_in(FileStore(lake), command, wait_seconds, settings) as lease:
+        yield lease
+
+
+@contextmanager
+def held_in(store: Store, command: str, wait_seconds: float | None = None, settings: dict | None = None,
+            lake: str = "", busy: type[BomflowError] = LeaseHeld):
+    """Hold the store's lease for the body, with a heartbeat thread; always released at the end.
+    settings: stale_after_seconds, heartbeat_seconds."""
     settings = settings or {}
     heartbeat = float(settings.get("heartbeat_seconds", HEARTBEAT_SECONDS))
-    lease = acquire(lake, command, wait_seconds or 0, float(settings.get("stale_after_seconds", STALE_AFTER_SECONDS)))
+    lease = acquire(store, command, wait_seconds or 0, float(settings.get("stale_after_seconds", STALE_AFTER_SECONDS)),
+                    lake, busy)
     stop = threading.Event()
 
     def beat():
         while not stop.wait(heartbeat):
-            holder = current(lake)
-            if holder is None or holder.token != lease.token:
-                log.error("lease_lost", lake=lake, holder=holder.describe() if holder else None)
-                return
             lease.heartbeat_at = _now()
-            _rewrite(_path(lake), lease)
+            if not store.rewrite(lease):
+                holder = store.current()
+                log.error("lease_lost", where=store.where, holder=holder.describe() if holder else None)
+                return
 
     thread = threading.Thread(target=beat, name="bomflow-lease", daemon=True)
     thread.start()
@@ -165,4 +225,9 @@ def held(lake: str, command: str, wait_seconds: float | None = None, settings: d
     finally:
         stop.set()
         thread.join(timeout=5)
-        release(lake, lease)
+        _HELD_HERE.discard(lease.token)
+        try:
+            store.delete(lease)
+            log.info("lease_released", where=store.where, command=command)
+        except Exception as err:  # must not hide the body's own error; the lease goes stale and is taken over
+            log.warning("lease_release_failed", where=store.where, command=command, error=str(err)[:300])

@@ -1,6 +1,7 @@
-"""Publish a run's demand_summary to SolrCloud, blue/green: `bomflow publish`, `bomflow rollback`, `bomflow solr status`.
+"""Publish a run's demand_summary and exception messages to SolrCloud, blue/green: `bomflow publish`,
+`bomflow rollback`, `bomflow solr status`.
 
-Each run gets its own collection demand_<run_id>. Documents are pushed from the
+Each run gets its own collection demand_<run_id> (both kinds of document, transforms/solr_docs.py). Documents are pushed from the
 executors (foreachPartition + pysolr, nothing collected to the driver), committed,
 verified (count and a field-by-field spot check), and only then the alias
 `demand` is pointed at the new collection in one CREATEALIAS call. Anything
@@ -9,8 +10,6 @@ half-built collection. Older collections beyond keep_collections are deleted.
 """
 import re
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 
 import requests
 from pyspark.sql import DataFrame, SparkSession
@@ -20,7 +19,7 @@ from adapters import lake as lk
 from pipeline import logs
 from pipeline.errors import BomflowError, Exit
 from schemas import names as n
-from transforms.solr_docs import DOC_FIELDS, solr_documents
+from transforms.solr_docs import DOC_FIELDS, exception_documents, solr_documents
 
 log = logs.get("bomflow.publish")
 TIMEOUT = 120
@@ -84,11 +83,14 @@ class Collections:
         listed = self.call("CLUSTERSTATUS").get("cluster", {}).get("live_nodes", [])
         return [node for node in listed if is_up(node_url(node))]
 
-    def create(self, name: str, configset: str, replicas: int = 1) -> None:
+    def require_live(self, replicas: int) -> None:
         live = self.live_nodes()
         if len(live) < replicas:   # fail before anything is built: the alias stays where it is
             raise PublishError(f"Solr has {len(live)} live node(s), a collection needs {replicas} replicas on "
                                "distinct nodes: start the missing node (`bomflow solr start`) or lower solr.replicas")
+
+    def create(self, name: str, configset: str, replicas: int = 1) -> None:
+        self.require_live(replicas)
         self.call("CREATE", name=name, numShards=1, replicationFactor=replicas, waitForFinalState="true",
                   **{"collection.configName": configset})
 
@@ -123,12 +125,30 @@ def _pusher(url: str, batch_size: int, auth: tuple[str, str] | None):
 
 
 def run_to_publish(spark: SparkSession, lake: str, run_id: str | None) -> tuple[str, DataFrame]:
-    """(run_id, its demand_summary via Delta time travel): the last succeeded run unless one is named."""
+    """(run_id, its documents): demand_summary via Delta time travel and the run's exception messages;
+    the last succeeded run unless one is named."""
     try:
         row = lk.succeeded_run(spark, lake, run_id)
-        return row.run_id, lk.committed_table(spark, lake, row, n.DEMAND_SUMMARY)
+        docs = solr_documents(lk.committed_table(spark, lake, row, n.DEMAND_SUMMARY))
     except BomflowError as err:
         raise PublishError(str(err)) from None
+    try:
+        found = lk.lake_table(spark, lake, n.EXCEPTIONS, "").where(F.col(n.RUN_ID) == row.run_id)
+    except BomflowError:   # a lake of a bomflow before exception messages: demand only
+        log.warning("no_exceptions_table", lake=lake, run_id=row.run_id)
+        return row.run_id, docs
+    return row.run_id, docs.unionByName(exception_documents(found), allowMissingColumns=True)
+
+
+def _require_current_schema(url: str, collection: str, auth) -> None:
+    """The collection was built from the configset the running Solr uploaded at its start: one older than
+    this bomflow lacks the exception fields, and indexing would fail half-way with a field error."""
+    reply = requests.get(f"{url}/{collection}/schema/fields/doc_type", params={"wt": "json"}, timeout=TIMEOUT,
+                         auth=auth)
+    if reply.status_code == 404:
+        raise PublishError("Solr's configset predates this bomflow (no field doc_type): restart Solr so that "
+                           "it uploads the new one (`bomflow solr stop && bomflow solr start`), then publish again")
+    reply.raise_for_status()
 
 
 def _spot_check(url: str, collection: str, docs: DataFrame, sample: int, auth) -> None:
@@ -149,7 +169,7 @@ def _spot_check(url: str, collection: str, docs: DataFrame, sample: int, auth) -
 def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = None, url: str | None = None) -> Published:
     url = (url or conf["url"]).rstrip("/")
     api = Collections(url, writer(conf))
-    run_id, summary = run_to_publish(spark, lake, run_id)
+    run_id, documents = run_to_publish(spark, lake, run_id)
     alias, collection = conf["alias"], f"{conf['collection_prefix']}{run_id}"
     previous = api.aliases().get(alias)
     existing = api.collections()
@@ -163,9 +183,10 @@ def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = Non
                 _quietly(api.delete, collection)   # a CREATE that failed half-way
             err.run_id = run_id
             raise
-    docs = solr_documents(summary).localCheckpoint(eager=True)
+    docs = documents.localCheckpoint(eager=True)
     expected = docs.count()
     try:
+        _require_current_schema(url, collection, api.auth)
         docs.foreachPartition(_pusher(f"{url}/{collection}", int(conf["batch_size"]), api.auth))
         requests.get(f"{url}/{collection}/update", params={"commit": "true", "wt": "json"},
                      timeout=TIMEOUT, auth=api.auth).raise_for_status()
@@ -250,7 +271,7 @@ def status_lines(conf: dict, url: str | None = None) -> list[str]:
     else:
         lines.append(f"alias {conf['alias']} is MISSING: planners get 404; republish the last good run with "
                      f"`bomflow publish --lake LAKE`")
-    for name in sorted(state["replicas"]):
+    for name in sorted(c for c in state["replicas"] if c.startswith(conf["collection_prefix"])):
         run = name.removeprefix(conf["collection_prefix"])
         mark = "*" if name == target else " "
         down = state["down_replicas"].get(name)
@@ -301,67 +322,3 @@ def _quietly(action, *args):
     except Exception as err:  # cleanup must not hide the original error
         log.warning("cleanup_failed", error=str(err))
         return None
-
-
-# --- planner queries -----------------------------------------------------------------------------------------
-
-DEMAND_FIELDS = (n.RUN_ID, n.SOURCE, n.PLANT_ID, n.PART_ID, n.SUPPLIER_ID, n.UNIT, n.BUCKET, n.BUCKET_START,
-                 "quantity_exact")
-
-
-def _term(field: str, value: str) -> str:
-    return f'{field}:"{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-
-
-def query_demand(conf: dict, bucket: str, plant: str | None = None, part: str | None = None,
-                 supplier: str | None = None, first: date | None = None, last: date | None = None,
-                 url: str | None = None, page: int = 5000) -> list[dict]:
-    """Every demand_summary row the alias serves for the filters (as the reader role), paged with a
-    cursor; bucket_start as a date, the quantity as the exact decimal. Sorted by plant, part, start, source."""
-    url = (url or conf["url"]).rstrip("/")
-    filters = [_term(n.BUCKET, bucket)]
-    filters += [_term(field, value) for field, value in ((n.PLANT_ID, plant), (n.PART_ID, part),
-                                                          (n.SUPPLIER_ID, supplier)) if value]
-    if first or last:
-        filters.append(f"{n.BUCKET_START}:[{first.isoformat() + 'T00:00:00Z' if first else '*'} TO "
-                       f"{last.isoformat() + 'T00:00:00Z' if last else '*'}]")
-    params = {"q": "*:*", "fq": filters, "fl": ",".join(DEMAND_FIELDS), "rows": page, "sort": "id asc",
-              "wt": "json", "cursorMark": "*"}
-    rows = []
-    while True:
-        body = reader_select(conf, url, params)
-        if body is None:
-            raise BomflowError(f"Solr at {url} has no alias {conf['alias']}: nothing is published yet "
-                               "(`bomflow publish --lake DIR`)")
-        for doc in body["response"]["docs"]:
-            rows.append({**{f: doc.get(f) for f in DEMAND_FIELDS if f not in (n.BUCKET_START, "quantity_exact")},
-                         n.BUCKET_START: date.fromisoformat(doc[n.BUCKET_START][:10]),
-                         n.QUANTITY: Decimal(doc["quantity_exact"])})
-        if body["nextCursorMark"] == params["cursorMark"]:
-            break
-        params["cursorMark"] = body["nextCursorMark"]
-    return sorted(rows, key=lambda r: (r[n.PLANT_ID], r[n.PART_ID], r[n.BUCKET_START], r[n.SOURCE]))
-
-
-def reader_select(conf: dict, url: str, params: dict) -> dict | None:
-    """One select on the alias as the reader role: its JSON answer, or None when the alias does not exist.
-
-    Unreachable, or any other refusal (a secured Solr answers 403 for a missing alias too), is a BomflowError."""
-    try:
-        reply = requests.get(f"{url}/{conf['alias']}/select", params=params, timeout=60, auth=reader(conf))
-    except requests.RequestException as err:
-        raise BomflowError(f"Solr is not reachable at {url}: {root_cause(err)} (`bomflow solr status`)") from None
-    if reply.status_code == 404:
-        return None
-    if not reply.ok:
-        raise BomflowError(f"Solr at {url} refused the reader a query of alias {conf['alias']} (HTTP "
-                           f"{reply.status_code}): is anything published, are the credentials right?")
-    return reply.json()
-
-
-def served_run_id(conf: dict, url: str | None = None) -> str | None:
-    """The run whose demand the alias serves (None when nothing is published), as the reader role."""
-    body = reader_select(conf, (url or conf["url"]).rstrip("/"),
-                         {"q": "*:*", "fq": f"{n.BUCKET}:*", "fl": n.RUN_ID, "rows": 1, "wt": "json"})
-    docs = body["response"]["docs"] if body is not None else []
-    return docs[0][n.RUN_ID] if docs else None

@@ -16,7 +16,8 @@
     bomflow config show [--conf FILE] [--env ENV]
     bomflow setup [--no-solr]
     bomflow metrics --lake DIR [--out FILE.prom]
-    bomflow exceptions --lake DIR [--kind LATE|STALE|JUMP|RUN_OUT] [--run-id RUN] [--format table|json|csv]
+    bomflow exceptions [--lake DIR [--run-id RUN]] [--kind LATE|STALE|JUMP|RUN_OUT] [--plant P] [--part X]
+                       [--format table|json|csv]
     bomflow peg --lake DIR --plant P --part X --week 2026-W11 [--run RUN] [--format table|json|csv]
     bomflow demand [--plant P] [--part X] [--supplier S] --by day|week|month [--from D --to D] [--format table|json|csv]
     bomflow --version
@@ -180,9 +181,12 @@ def parser() -> argparse.ArgumentParser:
     dem.set_defaults(action=commands.demand)
 
     exc = sub.add_parser("exceptions", help="the served run's exception messages: LATE, STALE, JUMP, RUN_OUT")
-    exc.add_argument("--lake", required=True)
+    exc.add_argument("--lake", help="read the lake instead of Solr's alias")
     exc.add_argument("--kind", choices=["LATE", "STALE", "JUMP", "RUN_OUT"])
-    exc.add_argument("--run-id", help="a succeeded run (default: the one the lake serves)")
+    exc.add_argument("--plant")
+    exc.add_argument("--part")
+    exc.add_argument("--run-id", help="with --lake: a succeeded run (default: the one the lake serves)")
+    exc.add_argument("--solr", help="Solr base URL (default from conf)")
     exc.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _common(exc)
     exc.set_defaults(action=commands.exceptions)

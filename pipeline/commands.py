@@ -67,33 +67,44 @@ def publish(args: argparse.Namespace) -> None:
 
 def demand(args: argparse.Namespace) -> None:
     """A planner's question to Solr: demand by day, week or month of a plant, part or supplier."""
-    from adapters import solr
+    from adapters import solr_query
     from pipeline.query import render
 
     if not (args.plant or args.part or args.supplier):
         from pipeline.errors import BomflowError
         raise BomflowError("demand: name at least one of --plant, --part, --supplier")
     conf = _settings(args)
-    rows = solr.query_demand(conf["solr"], args.by, args.plant, args.part, args.supplier, args.first, args.last,
+    rows = solr_query.query_demand(conf["solr"], args.by, args.plant, args.part, args.supplier, args.first, args.last,
                              args.solr)
     print(render(rows, args.format), end="")
 
 
 def exceptions(args: argparse.Namespace) -> None:
-    """The exception messages of the run the lake serves (or of --run-id), optionally one kind."""
-    from adapters import lake as lk
+    """The exception messages planners are served: through the Solr alias, or with --lake from the lake
+    (the run the lake serves, or --run-id), optionally one kind, plant or part."""
     from pipeline.query import render_exceptions
+
+    if args.lake is None:
+        if args.run_id:
+            from pipeline.errors import BomflowError
+            raise BomflowError("exceptions: --run-id needs --lake (Solr serves one run, the alias's)")
+        from adapters import solr_query
+        rows = solr_query.query_exceptions(_settings(args)["solr"], args.plant, args.part, args.kind, args.solr)
+        print(render_exceptions(rows, args.format), end="")
+        return
+    from pyspark.sql import functions as F
+
+    from adapters import lake as lk
     from schemas import names as n
 
     spark, _ = _session(args)
     run = lk.succeeded_run(spark, args.lake, args.run_id)
-    from pyspark.sql import functions as F
-
     found = lk.lake_table(spark, args.lake, n.EXCEPTIONS, "its runs are older than the exception messages")
     found = found.where(F.col(n.RUN_ID) == run.run_id)
-    if args.kind:
-        found = found.where(F.col("kind") == args.kind)
-    rows = [r.asDict() for r in found.orderBy("kind", n.PLANT_ID, n.PART_ID, "bucket_start").collect()]
+    for column, value in (("kind", args.kind), (n.PLANT_ID, args.plant), (n.PART_ID, args.part)):
+        if value:
+            found = found.where(F.col(column) == value)
+    rows = [r.asDict() for r in found.orderBy("kind", n.PLANT_ID, n.PART_ID, "bucket_start", n.MODEL_ID).collect()]
     print(render_exceptions(rows, args.format), end="")
 
 
@@ -140,24 +151,27 @@ def metrics(args: argparse.Namespace) -> None:
 
 
 def rollback(args: argparse.Namespace) -> None:
-    from adapters import solr
+    from adapters import solr, solr_lock
 
     conf = _settings(args)["solr"]
-    before, after = solr.rollback(conf, args.to, args.solr)
+    with solr_lock.held(conf, args.solr or conf["url"], "rollback"):
+        before, after = solr.rollback(conf, args.to, args.solr)
     print(f"alias {conf['alias']}: {before or 'none'} -> {after}")
 
 
 def solr(args: argparse.Namespace) -> None:
-    from adapters import solr as solr_client, solr_server
+    from adapters import solr as solr_client, solr_lock, solr_server
 
     conf = _settings(args)["solr"]
+    if args.solr_command == "stop":
+        print("solr: stopped" if solr_server.stop(conf) else "solr: was not running (no pid file)")
+        return
     if args.solr_command == "start":
         solr_server.start(conf)
-        print("\n".join(solr_client.status_lines(conf)))   # says so when the alias is missing
-    elif args.solr_command == "stop":
-        print("solr: stopped" if solr_server.stop(conf) else "solr: was not running (no pid file)")
-    else:
-        print("\n".join(solr_client.status_lines(conf)))
+    lines = solr_client.status_lines(conf)   # says so when the alias is missing
+    if solr_server.is_up(conf["url"]):
+        lines.append(solr_lock.status_line(conf))
+    print("\n".join(lines))
 
 
 def export(args: argparse.Namespace) -> None:

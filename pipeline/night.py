@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 
 from adapters import lake as lk
 from adapters import lease
-from adapters import solr
+from adapters import solr, solr_lock
 from pipeline import config, logs
 from pipeline.errors import BomflowError, GateFailed
 from pipeline.faults import failpoint
@@ -163,9 +163,11 @@ def concurrently(spark: SparkSession, calls: dict[str, Callable[[], int | None]]
 
 
 def publish_step(spark: SparkSession, settings: dict, lake: str, run_id: str | None, url: str | None = None) -> str:
-    """Publish a run's demand_summary to Solr (blue/green) and record the outcome in its runs row."""
+    """Publish a run's demand_summary and exception messages to Solr (blue/green), holding Solr's publish
+    lock (one publisher per Solr, whatever its lake), and record the outcome in its runs row."""
     try:
-        done = solr.publish(spark, settings["solr"], lake, run_id, url)
+        with solr_lock.held(settings["solr"], url or settings["solr"]["url"], "publish", lake, builds_collection=True):
+            done = solr.publish(spark, settings["solr"], lake, run_id, url)
     except solr.PublishError as err:
         if err.run_id or run_id:
             solr.record_publish(spark, lake, err.run_id or run_id, "failed", None)

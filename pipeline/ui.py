@@ -3,9 +3,9 @@ by day, week or month per plant, as a table and a Plotly chart, last night's cha
 exception messages to act on, the part's where-used, the orders behind each week (pegging, `/peg`),
 and the run it came from (gates, blocked models, quarantine counts).
 
-Demand is read through the Solr alias (what suppliers and planners are served); what Solr does not
-hold (the run record, the previous run's demand, the exception messages, the run's BOM copy and its
-pegging tables) is read from the lake, always for the run the alias serves.
+Demand and exception messages are read through the Solr alias (what suppliers and planners are
+served); what Solr does not hold (the run record, the previous run's demand, the run's BOM copy and
+its pegging tables) is read from the lake, always for the run the alias serves.
 Stack (docs/ui.md): Flask + Jinja for one server-rendered page, waitress to serve it, Plotly.js from
 the `plotly` wheel (no CDN, no front-end build).
 """
@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from adapters import lake as lk
-from adapters import solr
+from adapters import solr_query
 from pipeline.errors import BomflowError
 from schemas import names as n
 
@@ -51,7 +51,7 @@ def _key(row) -> tuple:
 
 
 class Window:
-    """What the page asks: Solr for demand, the lake for everything else."""
+    """What the page asks: Solr for demand and exception messages, the lake for everything else."""
 
     def __init__(self, spark: SparkSession, conf: dict, lake: str, solr_url: str | None = None):
         self.spark, self.conf, self.lake, self.solr_url = spark, conf, str(lake), solr_url
@@ -67,7 +67,7 @@ class Window:
 
     def served_run_id(self) -> str:
         """The run the alias serves; a BomflowError (shown on the page) when nothing is published."""
-        run_id = solr.served_run_id(self.conf["solr"], self.solr_url)
+        run_id = solr_query.served_run_id(self.conf["solr"], self.solr_url)
         if run_id is None:
             raise BomflowError("nothing is published yet: run `bomflow publish --lake DIR`")
         return run_id
@@ -116,7 +116,7 @@ class Window:
             found.run, before = self.served(run_id)
             if not q.asked():
                 return found
-            found.rows = solr.query_demand(self.conf["solr"], q.by, q.plant or None, q.part or None,
+            found.rows = solr_query.query_demand(self.conf["solr"], q.by, q.plant or None, q.part or None,
                                            q.supplier or None, url=self.solr_url)
             if before is not None:
                 found.previous_run_id = before.run_id
@@ -125,10 +125,8 @@ class Window:
                 for row in found.rows:
                     row["previous"] = previous.get(_key(row), Decimal(0))
                     row["change"] = row[n.QUANTITY] - row["previous"]
-            exceptions = lk.lake_table(self.spark, self.lake, n.EXCEPTIONS, "its runs predate exception messages")
-            exceptions = self._filters(Question(q.plant, q.part), exceptions.where(F.col(n.RUN_ID) == run_id))
-            found.exceptions = [r.asDict() for r in exceptions.orderBy("kind", n.PLANT_ID, n.PART_ID,
-                                                                       "bucket_start").collect()]
+            found.exceptions = solr_query.query_exceptions(self.conf["solr"], q.plant or None, q.part or None,
+                                                           url=self.solr_url)
             if q.part:
                 found.where_used = self.where_used(q.part, run_id)
         except BomflowError as err:

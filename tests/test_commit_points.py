@@ -158,14 +158,33 @@ def test_a_stale_lease_is_taken_over(tmp_path):
     (tmp_path / lease.LEASE_FILE).write_text(json.dumps(old.__dict__))
     with lease.held(str(tmp_path), "maintain") as mine:   # dead pid and an old heartbeat: stale
         assert lease.current(str(tmp_path)).token == mine.token
-    alive = lease.Lease(**{**old.__dict__, "pid": os.getpid(), "heartbeat_at": old.started_at})
+    alive = lease.Lease(**{**old.__dict__, "pid": os.getppid(), "heartbeat_at": old.started_at})   # alive, not us
     (tmp_path / lease.LEASE_FILE).write_text(json.dumps(alive.__dict__))
     with lease.held(str(tmp_path), "run", settings={"stale_after_seconds": 60}):   # alive, but silent for months
         pass
     fresh = lease.Lease(**{**alive.__dict__, "heartbeat_at": lease._now()})
     (tmp_path / lease.LEASE_FILE).write_text(json.dumps(fresh.__dict__))
     with pytest.raises(lease.LeaseHeld, match="bomflow run` by night"):
-        lease.acquire(str(tmp_path), "run", wait_seconds=1)
+        lease.acquire(lease.FileStore(str(tmp_path)), "run", wait_seconds=1)
+    lost = lease.Lease(**{**fresh.__dict__, "pid": os.getpid(), "token": "lost"})   # our pid, a release that failed
+    (tmp_path / lease.LEASE_FILE).write_text(json.dumps(lost.__dict__))
+    with lease.held(str(tmp_path), "run") as mine:
+        assert lease.current(str(tmp_path)).token == mine.token
+
+
+def test_of_two_takers_of_one_stale_lease_exactly_one_wins(tmp_path):
+    """Both saw the same stale holder; the first takes it over, the second must not move the first's fresh
+    lease aside (a rename of whatever is at the path would) and must find the lease held."""
+    store = lease.FileStore(str(tmp_path))
+    stale = lease.Lease(token="old", command="run", owner="night", host="gone", pid=1,
+                        started_at="2026-01-01T00:00:00+00:00", heartbeat_at="2026-01-01T00:00:00+00:00")
+    assert store.create(stale)
+    first, second = (lease.Lease(**{**stale.__dict__, "token": token, "heartbeat_at": lease._now()})
+                     for token in ("first", "second"))
+    seen_by_both = store.current()
+    assert store.take_over(seen_by_both, first)
+    assert not store.take_over(seen_by_both, second)
+    assert store.current().token == "first" and sorted(p.name for p in tmp_path.iterdir()) == [lease.LEASE_FILE]
 
 
 def test_a_run_on_a_held_lake_is_refused_at_once_and_changes_nothing(spark, tiny, tmp_path, capfd):

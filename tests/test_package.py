@@ -97,7 +97,7 @@ def test_the_wheel_holds_every_resource_and_its_commands_run_outside_the_checkou
     names = zipfile.ZipFile(wheel).namelist()
     for resource in ("conf/base.yaml", "conf/test.yaml", "conf/sample_network.yaml", "conf/log4j2.properties",
                      "schemas/gx/input.json", "schemas/gx/output.json", "schemas/catenax/WeekBasedMaterialDemand-schema.json",
-                     "schemas/solr/conf/schema.xml", "adapters/jvm/SolrLauncher.java", "adapters/jvm/delta-pom.xml"):
+                     "schemas/solr/conf/schema.xml", "schemas/solr/locks/schema.xml", "adapters/jvm/SolrLauncher.java", "adapters/jvm/delta-pom.xml"):
         assert resource in names, resource
     env = {**os.environ, "BOMFLOW_HOME": str(root / "home"), "BOMFLOW_ENV": "test"}
     bomflow = str(fresh.parent / "bomflow")

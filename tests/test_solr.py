@@ -50,7 +50,7 @@ def last_run(spark, lake):
 
 def all_docs(solr) -> dict:
     reply = requests.get(f"{solr['url']}/{solr['alias']}/select",
-                         params={"q": "*:*", "rows": 100_000, "fl": "id,plant_id,part_id,bucket,quantity_exact,run_id",
+                         params={"q": "*:*", "rows": 100_000, "fl": "id,doc_type,plant_id,part_id,bucket,quantity_exact,run_id",
                                  "wt": "json"}, timeout=60, auth=reader(solr))
     reply.raise_for_status()
     return {d["id"]: d for d in reply.json()["response"]["docs"]}
@@ -62,8 +62,10 @@ def test_publish_then_query_answers_equal_demand_summary(spark, solr, lake):
     assert alias_target(solr) == f"{solr['collection_prefix']}{run.run_id}"
     assert run.publish_status == "published" and run.published_collection == alias_target(solr)
     summary = spark.read.format("delta").load(str(lake / n.DEMAND_SUMMARY)).collect()
-    docs = all_docs(solr)
-    assert len(docs) == len(summary)
+    everything = all_docs(solr)
+    docs = {i: d for i, d in everything.items() if d["doc_type"] == "demand"}
+    exceptions = spark.read.format("delta").load(str(lake / n.EXCEPTIONS)).where(F.col(n.RUN_ID) == run.run_id)
+    assert len(docs) == len(summary) and len(everything) == len(summary) + exceptions.count()
     for row in summary:
         doc = docs[f"{row.source}|{row.plant_id}|{row.part_id}|{row.bucket}|{row.bucket_start}"]
         assert Decimal(doc["quantity_exact"]) == row.quantity and doc["run_id"] == row.run_id
@@ -78,6 +80,43 @@ def test_publish_then_query_answers_equal_demand_summary(spark, solr, lake):
         if row.part_id == part and row.bucket == n.WEEK:
             lake_totals[row.plant_id] = lake_totals.get(row.plant_id, 0) + float(row.quantity)
     assert solr_totals == pytest.approx(lake_totals)
+
+
+def test_exception_messages_are_served_with_their_run_s_demand_and_swap_with_it(spark, solr, history, lake,
+                                                                                capsys):
+    """Each run's exception messages are documents of its collection: `bomflow exceptions` through the
+    alias equals the lake's rows of the run the alias serves, field for field, and a rollback serves the
+    older run's messages with its demand (one alias, one swap)."""
+    import json
+
+    def through_solr(*args) -> list[dict]:
+        capsys.readouterr()
+        assert cli.main(["exceptions", "--format", "json", *args]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    def from_lake(run_id: str, *args) -> list[dict]:
+        capsys.readouterr()
+        assert cli.main(["exceptions", "--lake", str(lake), "--run-id", run_id, "--format", "json", *args]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    clear(solr)
+    older, newest = history.run_ids[-2], history.run_ids[-1]
+    for run_id in (older, newest):
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", run_id]) == 0
+    served = through_solr()
+    assert served and served == from_lake(newest) and {r["run_id"] for r in served} == {newest}
+    assert {r["kind"] for r in served} >= {"LATE"}
+    one = served[0]
+    assert through_solr("--plant", one["plant_id"], "--part", one["part_id"], "--kind", one["kind"]) == [
+        r for r in served if (r["plant_id"], r["part_id"], r["kind"]) == (one["plant_id"], one["part_id"], one["kind"])]
+    assert cli.main(["rollback"]) == 0
+    assert through_solr() == from_lake(older) and publish_served(solr) == older
+    assert cli.main(["exceptions", "--run-id", older]) == Exit.USER_ERROR   # Solr serves one run only
+
+
+def publish_served(solr) -> str:
+    from adapters import solr_query
+    return solr_query.served_run_id(solr)
 
 
 def test_republish_of_the_same_run_is_idempotent(spark, solr, lake):
@@ -126,6 +165,82 @@ def test_rejected_batch_mid_push_leaves_the_alias_and_removes_the_half_built_col
     assert f"{solr['collection_prefix']}{failing_run}" not in api(solr).collections()
     run = [r for r in spark.read.format("delta").load(str(lake / n.RUNS)).collect() if r.run_id == failing_run][0]
     assert run.publish_status == "failed"
+
+
+def test_two_publishes_into_one_solr_never_interleave(spark, solr, history, lake, capfd):
+    """Solr's publish lock (adapters/solr_lock.py), one document written with optimistic concurrency:
+    of four takers started together exactly one gets it; while another lake's publish holds it, a
+    publish and a rollback wait solr.lock_wait_seconds, then fail naming the holder, the alias untouched;
+    of two takers of one stale lock exactly one wins; a publish takes a stale lock over, waits for a
+    holder that finishes in time, and leaves the lock free."""
+    import threading
+    import time
+
+    from adapters import lease, solr_lock
+
+    url, auth = solr["url"], solr_server.auth(solr, "writer")
+    solr_lock.ensure_collection(api(solr), 2)
+    store = solr_lock.SolrStore(url, auth)
+
+    def holder(token, heartbeat=None, lake_of="/elsewhere/lake"):
+        return lease.Lease(token=token, command="publish", owner="test", host="another-host", pid=1,
+                           started_at=lease._now(), heartbeat_at=heartbeat or lease._now(), lake=lake_of)
+
+    barrier, won = threading.Barrier(4), []
+
+    def take(i):
+        mine = holder(f"taker-{i}", lake_of=f"/lake-{i}")
+        barrier.wait()
+        if solr_lock.SolrStore(url, auth).create(mine):
+            won.append(mine)
+    takers = [threading.Thread(target=take, args=(i,)) for i in range(4)]
+    for t in takers:
+        t.start()
+    for t in takers:
+        t.join(timeout=60)
+    try:
+        assert len(won) == 1 and store.current().token == won[0].token
+
+        serving = alias_target(solr)
+        capfd.readouterr()
+        began = time.monotonic()
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == Exit.PUBLISH_FAILED
+        assert time.monotonic() - began >= solr["lock_wait_seconds"]
+        err = capfd.readouterr().err
+        assert f"`bomflow publish` of lake {won[0].lake} by test on another-host" in err and "is busy" in err, err
+        assert cli.main(["rollback"]) == Exit.PUBLISH_FAILED
+        assert "is busy" in capfd.readouterr().err and alias_target(solr) == serving
+
+        long_ago = "2026-01-01T00:00:00+00:00"
+        assert store.rewrite(lease.Lease(**{**won[0].__dict__, "heartbeat_at": long_ago}))
+        first, second = solr_lock.SolrStore(url, auth), solr_lock.SolrStore(url, auth)
+        seen_first, seen_second = first.current(), second.current()
+        assert seen_first.token == seen_second.token == won[0].token
+        assert first.take_over(seen_first, holder("first", long_ago))
+        assert not second.take_over(seen_second, holder("second"))
+        assert store.current().token == "first"
+
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[1]]) == 0   # "first" is stale
+        assert alias_target(solr) == f"{solr['collection_prefix']}{history.run_ids[1]}" and store.current() is None
+
+        released = []
+
+        def hold_briefly():
+            with solr_lock.held(solr, url, "publish", lake="/elsewhere/lake", wait_seconds=0):
+                time.sleep(2)
+            released.append(time.monotonic())
+        other = threading.Thread(target=hold_briefly)
+        other.start()
+        while store.current() is None and other.is_alive():
+            time.sleep(0.05)
+        assert cli.main(["publish", "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
+        other.join()
+        assert released and alias_target(solr) == f"{solr['collection_prefix']}{history.run_ids[2]}"
+        assert store.current() is None
+    finally:
+        left = store.current()
+        if left is not None:
+            store.delete(left)
 
 
 def test_solr_not_running_is_one_clear_error(lake, capfd):

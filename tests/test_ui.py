@@ -74,6 +74,8 @@ def test_a_planner_searches_a_part_and_reads_the_lakes_numbers(spark, history, p
     Select(browser.find_element("id", "by")).select_by_value(n.WEEK)
     browser.find_element("id", "go").click()
 
+    problems = [p.text for p in browser.find_elements("id", "problem")]
+    assert not problems, problems
     shown = table(browser, "#demand-table")
     expected = summary.where(F.col(n.PART_ID) == part).collect()
     assert sorted((r[0], r[3], r[4], Decimal(r[5])) for r in shown) == sorted(
