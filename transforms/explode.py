@@ -96,19 +96,29 @@ def next_level(frontier: DataFrame, configs: DataFrame, edges: DataFrame,
 
 
 def level_by_level(frontier: DataFrame, step: Callable[[DataFrame], DataFrame], max_depth: int, label: str,
-                   materialise: Callable[[DataFrame], DataFrame], levels: list[LevelStat]) -> DataFrame:
+                   materialise: Callable[[DataFrame], DataFrame], levels: list[LevelStat],
+                   keep: Callable[[DataFrame], DataFrame] | None = None) -> DataFrame:
     """Run `step` level by level until no assembly or phantom is open; the union of every level's rows of
     demand types. One counting job per level fills its checkpoint and is the depth guard; a frontier still
-    open after max_depth levels is an ExplosionError naming some of its nodes."""
+    open after max_depth levels is an ExplosionError naming some of its nodes.
+
+    keep: what the caller needs of a level's demand rows (fewer columns, summed), materialised at once by
+    one more job per level. Then the end reads those small frames, not every level's full checkpoint
+    with the rule arrays of its open rows, and a level's checkpoint is free to go once the next level is
+    built (at the realistic profile the full levels were about 8 GB at SF 0.01, read again at the end)."""
     demand_levels = []
     for level in range(1, max_depth + 1):
         started = time.monotonic()
         reached = materialise(step(frontier))
+        if keep is not None:   # computes the level (filling its checkpoint) and keeps only what is asked
+            demand_levels.append(keep(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
+                                 .localCheckpoint(eager=True))
         by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
         rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
         levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
         log.info("explosion_level", source=label, level=level, rows=rows, open=still_open, seconds=levels[-1].seconds)
-        demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
+        if keep is None:
+            demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
         frontier = reached.where(F.col(n.NODE_TYPE).isin(*OPEN_TYPES))
         if still_open == 0:
             break
@@ -196,13 +206,23 @@ def explode_projected(dated: DataFrame, edges: DataFrame, node_rules: DataFrame,
     edges = projected_edges(edges, node_rules)
     result = Explosion(demand=None)
     union = level_by_level(projected_roots(dated), lambda frontier: next_projected_level(frontier, edges),
-                           max_depth, n.SOURCE_ORDERS, materialise, result.levels)
-    result.demand = (union.select(n.PLANT_ID, n.MODEL_ID, F.col(n.NODE_ID).alias(n.PART_ID),
-                                  F.date_sub(F.col(n.PRODUCTION_DATE), F.col(n.OFFSET_DAYS)).alias(n.DEMAND_DATE),
-                                  n.QUANTITY)
-                     .groupBy(n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.DEMAND_DATE)
-                     .agg(F.sum(n.QUANTITY).cast(q.DEMAND).alias(n.QUANTITY)))
+                           max_depth, n.SOURCE_ORDERS, materialise, result.levels, keep=dated_demand)
+    result.demand = summed_demand(union)
     return result
+
+
+def dated_demand(rows: DataFrame) -> DataFrame:
+    """Frontier rows of demand types -> (plant, model, part, demand_date, quantity), summed."""
+    return summed_demand(rows.select(n.PLANT_ID, n.MODEL_ID, F.col(n.NODE_ID).alias(n.PART_ID),
+                                     F.date_sub(F.col(n.PRODUCTION_DATE), F.col(n.OFFSET_DAYS)).alias(n.DEMAND_DATE),
+                                     n.QUANTITY))
+
+
+def summed_demand(rows: DataFrame) -> DataFrame:
+    """(plant, model, part, demand_date, quantity) summed per key. Sums of one scale are exact, so summing per
+    level and then over the levels gives the numbers one sum gives."""
+    return (rows.groupBy(n.PLANT_ID, n.MODEL_ID, n.PART_ID, n.DEMAND_DATE)
+            .agg(F.sum(n.QUANTITY).cast(q.DEMAND).alias(n.QUANTITY)))
 
 
 # --- Plan: one explosion per (model, month), plant-specific edges branched off (issue 14) ---------------
