@@ -8,10 +8,10 @@ from pyspark.sql.types import DateType, LongType, StringType, StructField, Struc
 from schemas import names as n
 from transforms.demand import demand_by_date, part_demand
 from transforms.explode import LevelStat, explode_plan, explode_projected, plan_row_needs
+from transforms.local import local_frame
 from transforms.pegging import order_signature_rows, signature_rows
 from transforms.plan import COVERED, mark_horizon, plan_configurations
 from transforms.probability import rule_probabilities
-from transforms.local import local_frame
 from transforms.screen import Screened, screen
 from transforms.signatures import order_signatures
 
