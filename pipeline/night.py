@@ -89,7 +89,7 @@ def check_input(suites: Suites, screened: Screened, gates: dict) -> GateResult:
 
 
 def explode(screened: Screened, run_id: str, engine: dict) -> OrderDemand:
-    return explode_screened(screened, run_id, int(engine["max_depth"]), int(engine["broadcast_context_rows"]))
+    return explode_screened(screened, run_id, int(engine["max_depth"]), int(engine["broadcast_edge_rows"]))
 
 
 def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run_id: str) -> Outputs:

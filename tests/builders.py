@@ -1,4 +1,5 @@
 """Tiny input tables for tests, as Python rows (for the reference) and DataFrames (for the engine)."""
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -173,3 +174,17 @@ def changed_source(spark: SparkSession, source, out):
         shutil.rmtree(out / table)
         df.write.parquet(str(out / table))
     return out
+
+
+@contextmanager
+def without_auto_broadcast(spark: SparkSession, off: bool = True):
+    """Spark's own size-based broadcast off for the body, so that a join the engine does not hint is
+    really shuffle-joined (the path of a BOM over engine.broadcast_edge_rows)."""
+    key = "spark.sql.autoBroadcastJoinThreshold"
+    before = spark.conf.get(key)
+    if off:
+        spark.conf.set(key, "-1")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)

@@ -4,11 +4,13 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 from pyspark.sql import functions as F
 
 from schemas import names as n
 from tests import reference
-from tests.builders import Case, assert_matches, demand_of, edge, order, part, plan_row, take_rate
+from tests.builders import (Case, assert_matches, demand_of, edge, order, part, plan_row, take_rate,
+                            without_auto_broadcast)
 from transforms.engine import order_demand
 from transforms.probability import TakeRates, rule_probability
 from transforms.rules import to_dnf
@@ -108,7 +110,8 @@ def test_plan_quarantine_reasons(spark):
     assert_matches(demand_of(plan_part(result)), reference.explode_plan(hand_case().rows()))
 
 
-def test_plan_matches_reference_on_a_random_dag(spark):
+@pytest.mark.parametrize("broadcast_edge_rows", [2_000_000, 0])
+def test_plan_matches_reference_on_a_random_dag(spark, broadcast_edge_rows):
     from tests.random_cases import CODES, PLANTS, random_case
     rng, march = random.Random(11), date(2026, 3, 1)   # effectivity windows of random_case lie around March 2
     case = random_case(11, orders=0)
@@ -120,7 +123,8 @@ def test_plan_matches_reference_on_a_random_dag(spark):
         total = sum(shares) * 1.25   # the family leaves 20 % of cars without any of its codes
         case.option_take_rates += [take_rate(model, march, c, round(s / total, 6), "FAM") for c, s in zip(CODES[:3], shares)]
         case.option_take_rates += [take_rate(model, march, c, round(rng.random(), 6)) for c in CODES[3:]]
-    result = order_demand(case.frames(spark), run_id="t")
+    with without_auto_broadcast(spark, broadcast_edge_rows == 0):
+        result = order_demand(case.frames(spark), run_id="t", broadcast_edge_rows=broadcast_edge_rows)
     assert result.problems.count() == 0
     assert_matches(demand_of(plan_part(result)), reference.explode_plan(case.rows()))
 

@@ -8,15 +8,18 @@ from adapters import lake
 from pipeline import generate, realistic
 from schemas import names as n
 from tests import reference
-from tests.builders import assert_matches, demand_of, rows_of
+from tests.builders import assert_matches, demand_of, rows_of, without_auto_broadcast
 from tests.random_cases import random_case
 from transforms.engine import order_demand
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_random_boms_match_reference(spark, seed):
+@pytest.mark.parametrize("seed, broadcast_edge_rows", [(1, 2_000_000), (2, 2_000_000), (3, 2_000_000),
+                                                      (4, 2_000_000), (1, 0)])
+def test_random_boms_match_reference(spark, seed, broadcast_edge_rows):
+    """broadcast_edge_rows 0: a BOM too large to broadcast is shuffle-joined at every level, same demand."""
     case = random_case(seed)
-    result = order_demand(case.frames(spark), run_id="prop")
+    with without_auto_broadcast(spark, broadcast_edge_rows == 0):
+        result = order_demand(case.frames(spark), run_id="prop", broadcast_edge_rows=broadcast_edge_rows)
     assert result.problems.count() == 0
     expected = reference.explode(case.rows())
     assert expected, "the random case should produce some demand"

@@ -49,25 +49,28 @@ class OrderDemand:
 
 
 def explode_screened(screened: Screened, run_id: str, max_depth: int = 64,
-                     broadcast_rows: int = 1_000_000) -> OrderDemand:
+                     broadcast_edge_rows: int = 2_000_000) -> OrderDemand:
     """Explode the used orders and plan rows of a screened input into part_demand (not yet written).
 
-    The signatures' context is broadcast to every level when there are at most `broadcast_rows` of them."""
+    The BOM's edges are broadcast to every level when the used BOM has at most `broadcast_edge_rows` rows
+    (counted by the validation, no job), shuffle-joined beyond."""
     used, edges = screened.used, screened.edges
+    broadcast = screened.reconciliation[n.BOM_ITEMS]["used"] <= broadcast_edge_rows
     variants = order_signatures(used[n.PRODUCTION_ORDERS], screened.model_rules)
-    explosion = explode_projected(variants.dated, edges, screened.node_rules, max_depth)
+    explosion = explode_projected(variants.dated, edges, screened.node_rules, max_depth, broadcast_edges=broadcast)
     demand = part_demand(explosion.demand, used[n.PARTS], run_id, n.SOURCE_ORDERS)
     result = OrderDemand(part_demand=demand, screened=screened, orders=variants.orders, signatures=variants.count,
                          dated_signatures=variants.dated_count, levels=explosion.levels,
                          order_signatures=order_signature_rows(variants.signed),
                          signatures_table=signature_rows(variants.signatures))
-    plan = plan_demand(screened, run_id, max_depth, result)
+    plan = plan_demand(screened, run_id, max_depth, result, broadcast)
     if plan is not None:
         result.part_demand = result.part_demand.unionByName(plan)
     return result
 
 
-def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDemand) -> DataFrame | None:
+def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDemand,
+                broadcast_edges: bool = True) -> DataFrame | None:
     """The plan rows beyond the order horizon exploded, weighted by P(rule); None when nothing is planned."""
     used = screened.used
     marked = mark_horizon(used[n.VOLUME_PLAN], used[n.PRODUCTION_ORDERS]).localCheckpoint(eager=True)
@@ -79,7 +82,7 @@ def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDe
         return None
     contexts = plan_contexts(configs)
     weights = rule_probabilities(screened.rules, used[n.OPTION_TAKE_RATES], contexts)
-    explosion = explode_plan(contexts, screened.edges, weights, max_depth)
+    explosion = explode_plan(contexts, screened.edges, weights, max_depth, broadcast_edges=broadcast_edges)
     result.plan_levels = explosion.levels
     rows = configs.join(F.broadcast(contexts.withColumnRenamed(n.CONFIG_ID, "context_id")),
                         on=[n.MODEL_ID, n.PRODUCTION_DATE])
@@ -96,6 +99,6 @@ def plan_contexts(configs: DataFrame) -> DataFrame:
 
 
 def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,
-                 max_rule_terms: int = 4096) -> OrderDemand:
+                 max_rule_terms: int = 4096, broadcast_edge_rows: int = 2_000_000) -> OrderDemand:
     """screen, then explode_screened: the whole engine on in-memory tables."""
-    return explode_screened(screen(tables, max_rule_terms), run_id, max_depth)
+    return explode_screened(screen(tables, max_rule_terms), run_id, max_depth, broadcast_edge_rows)

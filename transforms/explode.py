@@ -185,25 +185,32 @@ def projected_edges(edges: DataFrame, node_rules: DataFrame) -> DataFrame:
 
 
 def next_projected_level(frontier: DataFrame, edges: DataFrame) -> DataFrame:
-    """One level down: active edges taken by each group, the children's outcomes projected, groups merged."""
+    """One level down: active edges taken by each group, the children's outcomes projected, groups merged.
+    `edges` comes broadcast-hinted or not (edge_join)."""
     active = edge_is_effective(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE)) & (
         (F.col(n.RULE) == "") | F.array_contains(F.col(n.TRUE_RULES), F.col(n.RULE)))
     projected = F.when(F.size(NODE_RULES) == 0, _no_rules()).otherwise(F.array_intersect(n.TRUE_RULES, NODE_RULES))
     return (frontier.withColumnRenamed(n.NODE_ID, n.PARENT_ID).drop(n.NODE_TYPE)
-            .join(F.broadcast(edges), on=n.PARENT_ID, how="inner")
+            .join(edges, on=n.PARENT_ID, how="inner")
             .where(active)
             .groupBy(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
                      (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS), projected.alias(n.TRUE_RULES))
             .agg(F.sum(F.col(n.QUANTITY) * F.col(n.EDGE_FACTOR)).cast(q.PER_UNIT).alias(n.QUANTITY)))
 
 
+def edge_join(edges: DataFrame, broadcast: bool) -> DataFrame:
+    """The edges as every level joins them: broadcast (one copy per executor, no shuffle of the frontier) up
+    to engine.broadcast_edge_rows, shuffle-joined beyond (a BOM too large to send whole; slower, same rows)."""
+    return F.broadcast(edges) if broadcast else edges
+
+
 def explode_projected(dated: DataFrame, edges: DataFrame, node_rules: DataFrame, max_depth: int,
-                      materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)
-                      ) -> Explosion:
+                      materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False),
+                      broadcast_edges: bool = True) -> Explosion:
     """Explode dated signatures to demand (plant_id, model_id, part_id, demand_date, quantity), summed.
 
     Level statistics count the projected frontier rows (what a level costs)."""
-    edges = projected_edges(edges, node_rules)
+    edges = edge_join(projected_edges(edges, node_rules), broadcast_edges)
     result = Explosion(demand=None)
     union = level_by_level(projected_roots(dated), lambda frontier: next_projected_level(frontier, edges),
                            max_depth, n.SOURCE_ORDERS, materialise, result.levels, keep=dated_demand)
@@ -248,7 +255,7 @@ def next_plan_level(frontier: DataFrame, contexts: DataFrame, edges: DataFrame, 
     plant = F.col(n.PLANT_ID)
     return (frontier.drop(n.NODE_TYPE).withColumnRenamed(n.NODE_ID, n.PARENT_ID)
             .join(F.broadcast(contexts.select(n.CONFIG_ID, n.MODEL_ID, n.PRODUCTION_DATE)), on=n.CONFIG_ID)
-            .join(F.broadcast(edges), on=n.PARENT_ID, how="inner")
+            .join(edges, on=n.PARENT_ID, how="inner")
             .join(F.broadcast(weights), on=list(WEIGHT_KEY), how="inner")
             .where(edge_in_effect(F.col(n.PRODUCTION_DATE)) & (plant.isNull() | edge_for_plant(plant)))
             .groupBy(n.CONFIG_ID, F.coalesce(plant, F.col("edge_plant_id")).alias(n.PLANT_ID),
@@ -258,10 +265,11 @@ def next_plan_level(frontier: DataFrame, contexts: DataFrame, edges: DataFrame, 
 
 
 def explode_plan(contexts: DataFrame, edges: DataFrame, weights: DataFrame, max_depth: int,
-                 materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False)
-                 ) -> Explosion:
+                 materialise: Callable[[DataFrame], DataFrame] = lambda df: df.localCheckpoint(eager=False),
+                 broadcast_edges: bool = True) -> Explosion:
     """Explode (config_id, model_id, production_date) contexts to (config_id, plant_id, part_id, offset_days,
     per_unit); plant_id null: the need of every plant's plan row of the context, P: of P's row only."""
+    edges = edge_join(edges, broadcast_edges)
     result = Explosion(demand=None)
     union = level_by_level(plan_roots(contexts), lambda frontier: next_plan_level(frontier, contexts, edges, weights),
                            max_depth, n.SOURCE_PLAN, materialise, result.levels)
