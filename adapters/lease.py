@@ -213,7 +213,13 @@ def held_in(store: Store, command: str, wait_seconds: float | None = None, setti
     def beat():
         while not stop.wait(heartbeat):
             lease.heartbeat_at = _now()
-            if not store.rewrite(lease):
+            try:
+                kept = store.rewrite(lease)
+            except Exception as err:  # noqa: BLE001 - the store is down for now (Solr restarting): beat again
+                log.warning("lease_heartbeat_failed", where=store.where, error=str(err).splitlines()[0][:300]
+                            if str(err) else type(err).__name__)
+                continue
+            if not kept:
                 holder = store.current()
                 log.error("lease_lost", where=store.where, holder=holder.describe() if holder else None)
                 return
