@@ -111,6 +111,12 @@ class FileStore:
         except (FileNotFoundError, ValueError, TypeError):
             return None
 
+    def _staged(self, lease: Lease) -> Path:
+        """The lease written whole to a file of its own beside the lease file, ready to link or move in."""
+        staging = self.path.with_name(f"{self.path.name}.{lease.token}")
+        staging.write_text(json.dumps(asdict(lease)))
+        return staging
+
     def current(self) -> Lease | None:
         """The lease, or None when it is free (a half-written file is never seen: see create)."""
         return self._read(self.path)
@@ -118,8 +124,7 @@ class FileStore:
     def create(self, lease: Lease) -> bool:
         """The content is written to a file of our own first and hard-linked into place (link fails if
         the name exists), so a reader never finds an empty or half-written lease."""
-        staging = self.path.with_name(f"{self.path.name}.{lease.token}")
-        staging.write_text(json.dumps(asdict(lease)))
+        staging = self._staged(lease)
         try:
             os.link(staging, self.path)
             return True
@@ -150,9 +155,7 @@ class FileStore:
         holder = self.current()
         if holder is None or holder.token != lease.token:
             return False
-        staging = self.path.with_name(f"{self.path.name}.{lease.token}")
-        staging.write_text(json.dumps(asdict(lease)))
-        os.replace(staging, self.path)   # a reader never sees half a file
+        os.replace(self._staged(lease), self.path)   # a reader never sees half a file
         return True
 
     def delete(self, lease: Lease) -> None:

@@ -175,7 +175,8 @@ def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = Non
     existing = api.collections()
     if collection in existing and previous != collection:
         api.delete(collection)           # a half-built leftover of an earlier attempt
-    if collection not in api.collections():
+        existing.remove(collection)
+    if collection not in existing:
         try:
             api.create(collection, conf["configset"], int(conf.get("replicas", 1)))
         except PublishError as err:

@@ -96,14 +96,13 @@ def exceptions(args: argparse.Namespace) -> None:
 
     from adapters import lake as lk
     from schemas import names as n
+    from transforms.scope import where_equal
 
     spark, _ = _session(args)
     run = lk.succeeded_run(spark, args.lake, args.run_id)
     found = lk.lake_table(spark, args.lake, n.EXCEPTIONS, "its runs are older than the exception messages")
     found = found.where(F.col(n.RUN_ID) == run.run_id)
-    for column, value in (("kind", args.kind), (n.PLANT_ID, args.plant), (n.PART_ID, args.part)):
-        if value:
-            found = found.where(F.col(column) == value)
+    found = where_equal(found, kind=args.kind, **{n.PLANT_ID: args.plant, n.PART_ID: args.part})
     rows = [r.asDict() for r in found.orderBy("kind", n.PLANT_ID, n.PART_ID, "bucket_start", n.MODEL_ID).collect()]
     print(render_exceptions(rows, args.format), end="")
 

@@ -20,6 +20,7 @@ from adapters import lake as lk
 from adapters import solr_query
 from pipeline.errors import BomflowError
 from schemas import names as n
+from transforms.scope import where_equal
 
 BUCKETS = (n.DAY, n.WEEK, n.MONTH)
 
@@ -85,10 +86,7 @@ class Window:
         return peg(self.spark, self.lake, plant, part, week, run_id)
 
     def _filters(self, q: Question, df):
-        for column, value in ((n.PLANT_ID, q.plant), (n.PART_ID, q.part), (n.SUPPLIER_ID, q.supplier)):
-            if value:
-                df = df.where(F.col(column) == value)
-        return df
+        return where_equal(df, **{n.PLANT_ID: q.plant, n.PART_ID: q.part, n.SUPPLIER_ID: q.supplier})
 
     def run_record(self, run_id: str) -> dict:
         row = lk.succeeded_run(self.spark, self.lake, run_id)

@@ -66,3 +66,11 @@ def restrict(tables: dict[str, DataFrame], scope: Scope) -> dict[str, DataFrame]
     if scope.models:
         out[n.OPTION_TAKE_RATES] = tables[n.OPTION_TAKE_RATES].where(F.col(n.MODEL_ID).isin(*scope.models))
     return out
+
+
+def where_equal(df: DataFrame, **wanted: str | None) -> DataFrame:
+    """The rows whose columns equal the given values; a value left empty (None, "") does not filter."""
+    for column, value in wanted.items():
+        if value:
+            df = df.where(F.col(column) == value)
+    return df
