@@ -16,9 +16,11 @@ def spark_session(settings: dict):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers use this venv too
         builder = builder.master(spark_conf.get("master", "local[2]"))
     log4j = on_disk("conf", "log4j2.properties")
-    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")
     for key, value in spark_conf.get("conf", {}).items():
         builder = builder.config(key, str(value))
+    java = str(spark_conf.get("conf", {}).get("spark.driver.extraJavaOptions", ""))   # conf's own flags kept
+    builder = builder.config("spark.driver.extraJavaOptions",
+                             f"-Dlog4j2.configurationFile={log4j.as_uri()} {java}".strip())
     event_log = str(spark_conf.get("conf", {}).get("spark.eventLog.dir", ""))
     if event_log.startswith("file:") or event_log.startswith("/"):
         os.makedirs(event_log.removeprefix("file://").removeprefix("file:"), exist_ok=True)   # Spark wants it to exist

@@ -1,5 +1,8 @@
 """One SparkSession for the whole suite (conf/test.yaml: local[2], UTC, 2 shuffle partitions, Delta)."""
+import fcntl
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -9,22 +12,28 @@ from types import SimpleNamespace
 import pytest
 
 os.environ["BOMFLOW_ENV"] = "test"
+# Every JVM the tests start besides a worker's own Spark driver (Solr and its ZooKeeper, spark-submit,
+# notebook kernels, the standalone master, workers and executors) lives for seconds to minutes: C1 alone
+# and the serial collector spend far less CPU on them than C2 and G1 do (measured in docs/testing.md).
+# A worker's own driver runs the whole session and is faster with C2: it is started without this.
+SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+os.environ.setdefault("JAVA_TOOL_OPTIONS", SHORT_LIVED_JVM)
 
 # `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadfile`), each with its own
-# SparkSession. A session fixture is built once per worker that uses it, and the test Solr and the
-# standalone cluster listen on fixed ports. So the work is cut into units, each run whole on one worker:
-# the tests that use the history lake or the test Solr form one unit, the tests that use the bad lake,
-# the standalone cluster or the built wheel another, and every other test file is a unit of its own (its
-# module fixtures are built once). xdist's own `loadgroup` does not work with pytest 9 (the group suffix
-# it writes to `item._nodeid` never reaches `item.nodeid`), hence the scheduler below.
+# SparkSession. The shared read-only inputs (the sample sources, the clean, bad and history lakes) are
+# built once per test run by whichever worker needs them first (`built_once`); every file is a unit of
+# its own, sent whole to one worker (its module fixtures are built once), except the tests of the test
+# Solr and of the standalone cluster, which listen on fixed ports and so form one unit each. Heavy units
+# are handed out first, so that no long unit starts last. xdist's own `loadgroup` does not work with
+# pytest 9 (the group suffix it writes to `item._nodeid` never reaches `item.nodeid`), hence the scheduler
+# below.
 UNITS = (   # (node id prefix, unit): the first match wins; a test matching none is a unit with its file
-    ("tests/test_job.py::test_rerun_on_the_same_source", "history"),
-    ("tests/test_notebooks.py::test_explain_change", "history"),
-    *((f"tests/test_{name}.py", "history") for name in ("catenax", "operate", "partial_run", "peg", "solr", "ui")),
-    *((f"tests/test_{name}.py", "lakes") for name in ("exceptions", "job", "notebooks", "oncall", "package",
-                                                      "quarantine_gates")),
+    *((f"tests/test_{name}.py", "solr") for name in ("solr", "ui")),
+    ("tests/test_package.py", "cluster"),
 )
-NEEDS = {"history": {"history", "solr"}, "lakes": {"bad_lake", "standalone_cluster", "installed"}}
+NEEDS = {"solr": {"solr"}, "cluster": {"standalone_cluster", "installed"}}
+FIRST = ("solr", "cluster", "tests/test_quarantine_gates.py", "tests/test_commit_points.py",
+         "tests/test_notebooks.py", "tests/test_operate.py", "tests/test_peg.py")   # the longest units
 
 
 def unit_of(nodeid: str) -> str:
@@ -32,14 +41,16 @@ def unit_of(nodeid: str) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test that uses a unit's session fixture outside that unit would build it twice, or start a second
-    Solr on the same ports: refused at collection, with or without xdist."""
+    """A test that uses a unit's fixture outside that unit would start a second Solr or cluster on the same
+    ports: refused at collection, with or without xdist. The longest units are moved to the front."""
     for item in items:
         for unit, fixtures in NEEDS.items():
             used = fixtures & set(item.fixturenames)
             if used and unit_of(item.nodeid) != unit:
                 raise pytest.UsageError(f"{item.nodeid} uses {', '.join(sorted(used))}: add it to the "
                                         f"'{unit}' unit in tests/conftest.py UNITS")
+    rank = {unit: i for i, unit in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(unit_of(item.nodeid), len(FIRST)))   # stable: file order kept
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -55,6 +66,28 @@ def pytest_xdist_make_scheduler(config, log):
     return UnitScheduling(config, log)
 
 
+def built_once(tmp_path_factory, worker_id: str, name: str, build):
+    """A read-only fixture built once per test run: the first worker that needs it builds it into a folder
+    all workers see, under a file lock, and records build's JSON answer; the others wait for the lock and
+    take that answer. A failed build records nothing (the next worker tries again and fails the same way).
+    Without xdist it is simply built."""
+    if worker_id == "master":
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent / "shared"
+    shared.mkdir(exist_ok=True)
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes
+        answer = shared / f"{name}.json"
+        if answer.exists():
+            return json.loads(answer.read_text())
+        folder = shared / name
+        shutil.rmtree(folder, ignore_errors=True)   # what a failed build left
+        folder.mkdir()
+        value = build(folder)
+        answer.write_text(json.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def spark():
     from adapters.session import spark_session
@@ -62,46 +95,69 @@ def spark():
 
     conf = config.load("test")
     logs.configure(conf)
-    session = spark_session(conf)
+    short_lived = os.environ.pop("JAVA_TOOL_OPTIONS", None)   # this driver lives all session: C2, G1
+    try:
+        session = spark_session(conf)
+    finally:
+        if short_lived is not None:
+            os.environ["JAVA_TOOL_OPTIONS"] = short_lived
     yield session
     session.stop()
 
 
 @pytest.fixture(scope="session")
-def clean_lake(sources, tmp_path_factory):
+def sources(tmp_path_factory, worker_id):
+    """Two sample sources of SAMPLE_ORDERS orders: `clean`, and `bad` (generate --bad: one bad row per reason)."""
+    from tests.builders import SAMPLE_ORDERS, generated_source
+
+    def build(root):
+        for name, extra in (("clean", []), ("bad", ["--bad"])):
+            generated_source(root, SAMPLE_ORDERS, *extra).rename(root / name)
+        return str(root)
+
+    return Path(built_once(tmp_path_factory, worker_id, "sources", build))
+
+
+@pytest.fixture(scope="session")
+def clean_lake(sources, tmp_path_factory, worker_id):
     """A lake after one run on the clean sample source (run date 2026-03-02, no publish). Read-only:
     copy it before changing it. The first run of `history`, and the good state of the fault tests."""
     from tests.builders import RUN_DATE, ran_lake
 
-    return ran_lake(tmp_path_factory.mktemp("clean_lake"), sources / "clean", "--no-publish", "--run-date", RUN_DATE)
+    def build(root):
+        return str(ran_lake(root, sources / "clean", "--no-publish", "--run-date", RUN_DATE))
+
+    return Path(built_once(tmp_path_factory, worker_id, "clean_lake", build))
 
 
 @pytest.fixture(scope="session")
-def history(spark, sources, clean_lake, tmp_path_factory):
+def history(spark, sources, clean_lake, tmp_path_factory, worker_id):
     """A lake with three runs (run date 2026-03-02): the sample source twice (the first is clean_lake's
     run), then a changed source without the TOW-HITCH edges and with an invalid supplier BPNL on
     LABEL-US. Read-only for its users: copy the lake before changing it."""
-    import shutil
     from tests.builders import RUN_DATE, History, changed_source
     from jobs import cli
 
-    root = tmp_path_factory.mktemp("history")
-    source = sources / "clean"
-    changed = changed_source(spark, source, root / "changed")
-    lake = root / "lake"
-    shutil.copytree(clean_lake, lake)
-    for src in (source, changed):
-        assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish", "--run-date", RUN_DATE]) == 0
-    run_ids = [r.run_id for r in spark.read.format("delta").load(str(lake / "runs")).orderBy("started_at").collect()]
-    assert len(run_ids) == 3
-    return History(source, changed, lake, run_ids)
+    def build(root):
+        source = sources / "clean"
+        changed = changed_source(spark, source, root / "changed")
+        lake = root / "lake"
+        shutil.copytree(clean_lake, lake)
+        for src in (source, changed):
+            assert cli.main(["run", "--source", str(src), "--lake", str(lake), "--no-publish",
+                             "--run-date", RUN_DATE]) == 0
+        run_ids = [r.run_id for r in spark.read.format("delta").load(str(lake / "runs")).orderBy("started_at").collect()]
+        assert len(run_ids) == 3
+        return {"source": str(source), "changed": str(changed), "lake": str(lake), "run_ids": run_ids}
+
+    built = built_once(tmp_path_factory, worker_id, "history", build)
+    return History(Path(built["source"]), Path(built["changed"]), Path(built["lake"]), built["run_ids"])
 
 
 @pytest.fixture(scope="session")
 def solr():
     """The test SolrCloud (conf/test.yaml: nodes on 127.0.0.1:8984 and :8994, ZooKeeper :9984), started
     fresh once (the tests count collections), stopped at the end of the session."""
-    import shutil
     from adapters import solr_server
     from pipeline import config
 
@@ -114,22 +170,11 @@ def solr():
 
 
 @pytest.fixture(scope="session")
-def sources(tmp_path_factory):
-    """Two sample sources of SAMPLE_ORDERS orders: `clean`, and `bad` (generate --bad: one bad row per reason)."""
-    from tests.builders import SAMPLE_ORDERS, generated_source
-
-    root = tmp_path_factory.mktemp("sources")
-    for name, extra in (("clean", []), ("bad", ["--bad"])):
-        generated_source(root, SAMPLE_ORDERS, *extra).rename(root / name)
-    return root
-
-
-@pytest.fixture(scope="session")
-def bad_lake(sources, tmp_path_factory):
+def bad_lake(sources, tmp_path_factory, worker_id):
     """A fresh lake after one run on the bad source (quarantine rows, model G60 blocked). Read-only."""
     from tests.builders import ran_lake
 
-    return ran_lake(tmp_path_factory.mktemp("bad_lake"), sources / "bad")
+    return Path(built_once(tmp_path_factory, worker_id, "bad_lake", lambda root: str(ran_lake(root, sources / "bad"))))
 
 
 @pytest.fixture
