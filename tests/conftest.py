@@ -11,13 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.builders import SHORT_LIVED_JVM
+
 os.environ["BOMFLOW_ENV"] = "test"
-# Every JVM the tests start besides a worker's own Spark driver (Solr and its ZooKeeper, spark-submit,
-# notebook kernels, the standalone master, workers and executors) lives for seconds to minutes: C1 alone
-# and the serial collector spend far less CPU on them than C2 and G1 do (measured in docs/testing.md).
-# A worker's own driver runs the whole session and is faster with C2: it is started without this.
-SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-os.environ.setdefault("JAVA_TOOL_OPTIONS", SHORT_LIVED_JVM)
 
 # `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadfile`), each with its own
 # SparkSession. The shared read-only inputs (the sample sources, the clean, bad and history lakes) are
@@ -32,8 +28,11 @@ UNITS = (   # (node id prefix, unit): the first match wins; a test matching none
     ("tests/test_package.py", "cluster"),
 )
 NEEDS = {"solr": {"solr"}, "cluster": {"standalone_cluster", "installed"}}
-FIRST = ("solr", "cluster", "tests/test_quarantine_gates.py", "tests/test_commit_points.py",
-         "tests/test_notebooks.py", "tests/test_operate.py", "tests/test_peg.py")   # the longest units
+# The longest units first. xdist deals the first four as worker 1: 1st and 3rd, worker 2: 2nd and 4th, so
+# while the Solr unit builds the shared lakes (it needs the history lake), the other worker runs units
+# that need none of them instead of waiting for the lock.
+FIRST = ("solr", "tests/test_commit_points.py", "tests/test_reference_property.py", "tests/test_explosion_cases.py",
+         "cluster", "tests/test_quarantine_gates.py", "tests/test_operate.py", "tests/test_peg.py", "tests/test_plan.py")
 
 
 def unit_of(nodeid: str) -> str:
@@ -95,12 +94,7 @@ def spark():
 
     conf = config.load("test")
     logs.configure(conf)
-    short_lived = os.environ.pop("JAVA_TOOL_OPTIONS", None)   # this driver lives all session: C2, G1
-    try:
-        session = spark_session(conf)
-    finally:
-        if short_lived is not None:
-            os.environ["JAVA_TOOL_OPTIONS"] = short_lived
+    session = spark_session(conf)
     yield session
     session.stop()
 
@@ -183,7 +177,7 @@ def standalone_cluster(tmp_path):
     (url, work_dirs), a worker's work dir holding one app-* folder per application it ran executors for."""
     spark_class = str(Path(sys.executable).parent / "spark-class")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp_path / "logs"),
-           "PYSPARK_PYTHON": sys.executable}
+           "PYSPARK_PYTHON": sys.executable, **SHORT_LIVED_JVM}   # the executors inherit it
     master = subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                                "--port", "7077", "--webui-port", "18080"], env=env,
                               stdout=open(tmp_path / "master.log", "w"), stderr=subprocess.STDOUT)

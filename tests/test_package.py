@@ -15,7 +15,7 @@ from pipeline import config
 from pipeline.errors import BomflowError
 from pipeline.gates import load_suites
 from schemas import names as n
-from tests.builders import RUN_DATE, read_table
+from tests.builders import RUN_DATE, SHORT_LIVED_JVM, read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("jobs", "pipeline", "adapters", "transforms", "schemas", "conf")
@@ -119,8 +119,8 @@ def test_a_night_from_the_wheel_on_a_standalone_cluster_equals_local_mode(spark,
     the executors: the demand equals the local run's, and the runs row names the wheel's version."""
     root, fresh, site, _ = installed
     lake = tmp_path / "lake"
-    env = {**os.environ, "BOMFLOW_HOME": str(root / "home"), "BOMFLOW_ENV": "test", "PYSPARK_PYTHON": str(fresh),
-           "PYSPARK_DRIVER_PYTHON": str(fresh), "SPARK_LOCAL_IP": "127.0.0.1"}
+    env = {**os.environ, **SHORT_LIVED_JVM, "BOMFLOW_HOME": str(root / "home"), "BOMFLOW_ENV": "test",
+           "PYSPARK_PYTHON": str(fresh), "PYSPARK_DRIVER_PYTHON": str(fresh), "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop(config.CONF_DIR_VARIABLE, None)
     done = subprocess.run([str(Path(sys.executable).parent / "spark-submit"), "--master", standalone_cluster.url,
                            str(site / "jobs" / "nightly_demand.py"), "--source", str(sources / "clean"),

@@ -19,7 +19,8 @@ from pipeline.errors import Exit
 from pipeline.faults import VARIABLE as FAILPOINT
 from pipeline.generate import BLOCKED_BY_BAD_ROWS, bad_rows
 from schemas import names as n
-from tests.builders import RUN_DATE, SAMPLE_ORDERS as ORDERS, SAMPLE_START, generated_source, read_table
+from tests.builders import (RUN_DATE, SAMPLE_ORDERS as ORDERS, SAMPLE_START, SHORT_LIVED_JVM, generated_source,
+                            read_table)
 
 INJECTED = {
     (n.PARTS, "BAD-DUP", n.DUPLICATE_KEY), (n.PARTS, "BAD-TYPE", n.UNKNOWN_PART_TYPE),
@@ -164,7 +165,8 @@ def test_output_gate_drift_failure_commits_nothing(spark, good_then_bad, tmp_pat
 def _killed_run(lake, source, point, while_running=None):
     """A `bomflow run` subprocess that SIGKILLs itself at `point`; while_running(pid) is called once it
     holds the lake's lease."""
-    env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable}
+    env = {**os.environ, "BOMFLOW_ENV": "test", FAILPOINT: f"{point}:kill", "PYSPARK_PYTHON": sys.executable,
+           **SHORT_LIVED_JVM}
     child = subprocess.Popen([sys.executable, "-m", "jobs.cli", "run", "--source", str(source), "--lake", str(lake),
                               "--run-date", RUN_DATE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if while_running is not None:
