@@ -122,17 +122,20 @@ def diff(spark: SparkSession, lake: str, from_run: str | None, to_run: str | Non
 
 def restore(spark: SparkSession, lake: str, run_id: str) -> list[str]:
     """Delta RESTORE of the outputs to the versions a succeeded run committed; appends a `restored` runs row."""
-    from pipeline.night import finish
+    from functools import partial
+
+    from pipeline.night import concurrently, finish
     from pipeline.record import RunRecord, new_run_id
+
+    def restore_table(table: str) -> None:
+        DeltaTable.forPath(spark, lk.table_path(lake, table)).restoreToVersion(versions[table])
 
     run = lk.succeeded_run(spark, lake, run_id)
     versions = json.loads(run.metrics_json)["committed_versions"]
     started = datetime.now(timezone.utc)
-    lines = []
-    for table in COMMITTED:
-        if table in versions:
-            DeltaTable.forPath(spark, lk.table_path(lake, table)).restoreToVersion(versions[table])
-            lines.append(f"  {table:<15} restored to version {versions[table]}")
+    tables = [table for table in COMMITTED if table in versions]
+    concurrently(spark, {table: partial(restore_table, table) for table in tables})   # one table each, like commit
+    lines = [f"  {table:<15} restored to version {versions[table]}" for table in tables]
     report = RunRecord(run_id=new_run_id(started), run_date=run.run_date, source=run.source_path, lake=lake,
                        started_at=started, status=RESTORED, gate_result=run.gate_result)
     report.metrics = {"restored_run_id": run.run_id, "serves_run_id": run.run_id,
