@@ -24,9 +24,10 @@ STAMP = ".fetched"
 DELTA_JARS, SOLR_LIB = ".jars", ".solr-lib"
 
 
-def fetch(pom: str, into: Path, runtime_only: bool = False) -> bool:
-    """mvn copy-dependencies of a packaged pom into `into`; False when the stamp says it is done."""
-    digest = hashlib.sha256(files("adapters", "jvm", pom).read_bytes()).hexdigest()
+def fetch(pom: str, into: Path, runtime_only: bool = False, folder: tuple[str, ...] = ("adapters", "jvm")) -> bool:
+    """mvn copy-dependencies of a packaged pom (in `folder` of the packages) into `into`; False when the
+    stamp says it is done."""
+    digest = hashlib.sha256(files(*folder, pom).read_bytes()).hexdigest()
     stamp = into / STAMP
     if is_current(stamp, digest) and any(into.glob("*.jar")):
         return False
@@ -34,7 +35,7 @@ def fetch(pom: str, into: Path, runtime_only: bool = False) -> bool:
         if shutil.which(tool) is None:
             raise BomflowError(f"bomflow setup needs {tool} on the PATH (Java 17+ and Maven fetch the jars)")
     into.mkdir(parents=True, exist_ok=True)
-    command = ["mvn", "--batch-mode", "--quiet", "-f", str(on_disk("adapters", "jvm", pom)),
+    command = ["mvn", "--batch-mode", "--quiet", "-f", str(on_disk(*folder, pom)),
                f"{MAVEN_PLUGIN}:copy-dependencies", f"-DoutputDirectory={into}",
                *(["-DincludeScope=runtime"] if runtime_only else [])]
     done = subprocess.run(command, capture_output=True, text=True)

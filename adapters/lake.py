@@ -1,13 +1,13 @@
 """Reading the source (Parquet or Delta per table) and writing the Delta lake."""
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ByteType, DecimalType, IntegerType, IntegralType, LongType, ShortType, StructType
 from pyspark.errors import AnalysisException
 
+from adapters.storage import FileSystem, join
 from pipeline.errors import BomflowError
 from schemas import names as n
 from schemas.tables import INPUTS
@@ -49,27 +49,28 @@ def _conform(df: DataFrame, table: str, expected: StructType, problems: list[str
     return df.select(*[F.col(f.name).cast(f.dataType) for f in expected.fields])
 
 
-def _load(spark: SparkSession, path: Path) -> DataFrame:
-    fmt = "delta" if (path / "_delta_log").is_dir() else "parquet"
-    return spark.read.format(fmt).load(str(path))
+def _load(spark: SparkSession, files: FileSystem, path: str) -> DataFrame:
+    fmt = "delta" if files.is_dir(join(path, "_delta_log")) else "parquet"
+    return spark.read.format(fmt).load(path)
 
 
 def read_source(spark: SparkSession, source: str) -> dict[str, DataFrame]:
-    """Every input table of the contract, typed as the contract says; all problems in one error."""
-    root = Path(source)
-    if not root.is_dir():
+    """Every input table of the contract, typed as the contract says; all problems in one error.
+    source: a local folder or any Hadoop filesystem URI (adapters/storage.py)."""
+    files = FileSystem(spark, source)
+    if not files.is_dir(source):
         raise BomflowError(f"source folder {source} does not exist")
     tables, problems = {}, []
     for table, schema in INPUTS.items():
-        path = root / table
-        if not path.is_dir():
+        path = join(source, table)
+        if not files.is_dir(path):
             if table in REQUIRED_INPUTS:
                 problems.append(f"{table}: missing table (expected folder {path})")
             else:   # the long-term plan is optional: no folder means no plan rows
                 tables[table] = spark.createDataFrame([], schema)
             continue
         try:
-            df = _load(spark, path)
+            df = _load(spark, files, path)
         except AnalysisException as err:
             problems.append(f"{table}: unreadable ({err.getMessage().splitlines()[0][:200]})")
             continue
@@ -99,7 +100,7 @@ def write_table(df: DataFrame, lake: str, table: str, mode: str = "overwrite",
         writer = writer.option("userMetadata", run_id)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    writer.save(str(Path(lake) / table))
+    writer.save(table_path(lake, table))
     return tagged_version(df.sparkSession, lake, table, run_id) if run_id else None
 
 
@@ -115,7 +116,7 @@ def tagged_version(spark: SparkSession, lake: str, table: str, run_id: str) -> i
 
 
 def table_path(lake: str, table: str) -> str:
-    return str(Path(lake) / table)
+    return join(lake, table)
 
 
 @dataclass(frozen=True)
@@ -137,20 +138,12 @@ def newest_commit(spark: SparkSession, lake: str, table: str) -> Commit | None:
     through the table's Hadoop filesystem, where DeltaTable.history() rebuilds the table's state with
     Spark jobs (about a second a table on every repair and commit)."""
     import json
-    jvm = spark.sparkContext._jvm
-    log = jvm.org.apache.hadoop.fs.Path(table_path(lake, table) + "/_delta_log")
-    fs = log.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(log):
-        return None
-    versions = [int(m.group(1)) for status in fs.listStatus(log)
-                if (m := COMMIT_FILE.match(status.getPath().getName()))]
+    log = join(table_path(lake, table), "_delta_log")
+    files = FileSystem(spark, log)
+    versions = [int(m.group(1)) for name in files.names(log) if (m := COMMIT_FILE.match(name))]
     if not versions:
         return None
-    stream = fs.open(jvm.org.apache.hadoop.fs.Path(log, f"{max(versions):020d}.json"))
-    try:
-        text = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
-    finally:
-        stream.close()
+    text = files.read_text(join(log, f"{max(versions):020d}.json")) or ""
     info = next((action["commitInfo"] for action in map(json.loads, filter(None, text.splitlines()))
                  if "commitInfo" in action), {})
     parameters = {k: v if v is None or isinstance(v, str) else json.dumps(v)   # strings, as history() has them

@@ -12,10 +12,12 @@ belongs to a process that died (SIGKILL, a lost host): the next command takes it
 takers only one wins (each store's take_over is a compare-and-swap on the stale holder). A lease
 whose pid is gone on this host is stale at once.
 
-FileStore: the create is a hard link of the complete file (link fails if the name exists); taking
-over renames the stale file to a unique name and puts back whatever it renamed if that was not the
-stale holder (another taker's fresh lease). The lake must be on a local or POSIX-shared filesystem
-for link and rename to be atomic.
+FileStore: the complete file is written beside the lease file and moved in without replacing (locally
+a hard link, which fails if the name exists; on a Hadoop filesystem a rename, which does); taking over
+renames the stale file to a unique name and puts back whatever it renamed if that was not the stale
+holder (another taker's fresh lease). Each step is atomic on a local or POSIX-shared disk and on HDFS
+(the NameNode renames). On an object store (s3a) a rename is a copy and a delete: two commands started
+in the same second could both take the lease there, so let one scheduler start bomflow's commands.
 """
 import json
 import os
@@ -26,9 +28,9 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Protocol
 
+from adapters import storage
 from pipeline import logs
 from pipeline.errors import BomflowError, Exit
 
@@ -75,10 +77,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _path(lake: str) -> Path:
-    return Path(lake) / LEASE_FILE
-
-
 _HELD_HERE: set[str] = set()   # tokens this process holds now: a lease naming our pid with another token is dead
 
 
@@ -99,22 +97,22 @@ def is_stale(lease: Lease, stale_after: float) -> bool:
 
 
 class FileStore:
-    """The lake's lease file."""
+    """The lake's lease file, on a local disk (os) or a Hadoop filesystem (adapters/storage.py)."""
 
-    def __init__(self, lake: str):
-        self.path, self.where = _path(lake), f"lake {lake}"
+    def __init__(self, lake: str, spark=None):
+        self.files = storage.files_for(lake, spark)
+        self.path, self.where = storage.join(lake, LEASE_FILE), f"lake {lake}"
 
-    @staticmethod
-    def _read(path: Path) -> Lease | None:
+    def _read(self, path: str) -> Lease | None:
         try:
-            return Lease(**json.loads(path.read_text()))
-        except (FileNotFoundError, ValueError, TypeError):
+            return Lease(**json.loads(self.files.read_text(path) or ""))
+        except (ValueError, TypeError):
             return None
 
-    def _staged(self, lease: Lease) -> Path:
-        """The lease written whole to a file of its own beside the lease file, ready to link or move in."""
-        staging = self.path.with_name(f"{self.path.name}.{lease.token}")
-        staging.write_text(json.dumps(asdict(lease)))
+    def _staged(self, lease: Lease) -> str:
+        """The lease written whole to a file of its own beside the lease file, ready to move in."""
+        staging = f"{self.path}.{lease.token}"
+        self.files.write_text(staging, json.dumps(asdict(lease)))
         return staging
 
     def current(self) -> Lease | None:
@@ -122,32 +120,24 @@ class FileStore:
         return self._read(self.path)
 
     def create(self, lease: Lease) -> bool:
-        """The content is written to a file of our own first and hard-linked into place (link fails if
-        the name exists), so a reader never finds an empty or half-written lease."""
+        """The content is written to a file of our own first and moved into place without replacing
+        (fails if the name exists), so a reader never finds an empty or half-written lease."""
         staging = self._staged(lease)
         try:
-            os.link(staging, self.path)
-            return True
-        except FileExistsError:
-            return False
+            return self.files.move(staging, self.path)
         finally:
-            staging.unlink(missing_ok=True)
+            self.files.delete(staging)
 
     def take_over(self, stale: Lease, lease: Lease) -> bool:
-        aside = self.path.with_name(f"{self.path.name}.stale-{uuid.uuid4().hex}")
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
+        aside = f"{self.path}.stale-{uuid.uuid4().hex}"
+        if not self.files.move_aside(self.path, aside):
             return False
         moved = self._read(aside)
         if moved is None or moved.token != stale.token:   # another taker's fresh lease: put it back
-            try:
-                os.link(aside, self.path)
-            except FileExistsError:
-                pass
-            aside.unlink(missing_ok=True)
+            self.files.move(aside, self.path)
+            self.files.delete(aside)
             return False
-        aside.unlink(missing_ok=True)
+        self.files.delete(aside)
         log.warning("lease_taken_over", where=self.where, stale_holder=stale.describe())
         return self.create(lease)
 
@@ -155,18 +145,18 @@ class FileStore:
         holder = self.current()
         if holder is None or holder.token != lease.token:
             return False
-        os.replace(self._staged(lease), self.path)   # a reader never sees half a file
+        self.files.replace(self._staged(lease), self.path)   # a reader never sees half a file
         return True
 
     def delete(self, lease: Lease) -> None:
         holder = self.current()
         if holder is not None and holder.token == lease.token:
-            self.path.unlink(missing_ok=True)
+            self.files.delete(self.path)
 
 
-def current(lake: str) -> Lease | None:
-    """The lease on the lake, or None when it is free."""
-    return FileStore(lake).current()
+def current(lake: str, spark=None) -> Lease | None:
+    """The lease on the lake, or None when it is free (spark: for a lake on a Hadoop filesystem)."""
+    return FileStore(lake, spark).current()
 
 
 def acquire(store: Store, command: str, wait_seconds: float = 0, stale_after: float = STALE_AFTER_SECONDS,
@@ -195,10 +185,12 @@ def acquire(store: Store, command: str, wait_seconds: float = 0, stale_after: fl
 
 
 @contextmanager
-def held(lake: str, command: str, wait_seconds: float | None = None, settings: dict | None = None):
-    """Hold the lake's lease for the body (see held_in); settings: conf's `lease` section."""
-    Path(lake).mkdir(parents=True, exist_ok=True)
-    with held_in(FileStore(lake), command, wait_seconds, settings) as lease:
+def held(lake: str, command: str, wait_seconds: float | None = None, settings: dict | None = None, spark=None):
+    """Hold the lake's lease for the body (see held_in); settings: conf's `lease` section; spark: the
+    session, needed only for a lake on a Hadoop filesystem (adapters/session.py: leased)."""
+    store = FileStore(lake, spark)
+    store.files.mkdirs(lake)
+    with held_in(store, command, wait_seconds, settings) as lease:
         yield lease
 
 

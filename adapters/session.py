@@ -1,6 +1,7 @@
 """The SparkSession for a configuration: local by default, or whatever spark-submit handed us."""
 import os
 import sys
+from contextlib import contextmanager
 
 from pipeline.resources import on_disk
 
@@ -30,3 +31,15 @@ def spark_session(settings: dict):
 def under_spark_submit() -> bool:
     """True when spark-submit started this Python process (its JVM hands us the gateway port)."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+@contextmanager
+def leased(settings: dict, lake: str, command: str, wait_seconds: float | None = 0):
+    """The lake's lease for `command` (adapters/lease.py), then the session, yielded. A local lake's
+    lease is taken before Spark starts, so a busy lake is refused at once; a lake on a Hadoop
+    filesystem (hdfs://, s3a://) is reached through Spark's JVM, so there the session comes first."""
+    from adapters import lease, storage
+
+    spark = None if storage.is_local(lake) else spark_session(settings)
+    with lease.held(lake, command, wait_seconds, settings.get("lease"), spark):
+        yield spark or spark_session(settings)

@@ -5,6 +5,7 @@ calls one function of pipeline/ and prints its lines. Heavy modules are
 imported inside the command, so `bomflow --help` stays fast.
 """
 import argparse
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline import config, logs
@@ -47,18 +48,20 @@ def run(args: argparse.Namespace) -> int:
     return night.execute(args)
 
 
+@contextmanager
 def _holding(args: argparse.Namespace, command: str):
-    """The lake's lease for `command` (adapters/lease.py), waiting up to --wait seconds."""
-    from adapters import lease
+    """The lake's lease for `command` (waiting up to --wait seconds), then (spark, conf)."""
+    from adapters.session import leased
 
-    return lease.held(args.lake, command, getattr(args, "wait", 0), _settings(args).get("lease"))
+    conf = _settings(args)
+    with leased(conf, args.lake, command, getattr(args, "wait", 0)) as spark:
+        yield spark, conf
 
 
 def publish(args: argparse.Namespace) -> None:
     from pipeline import night
 
-    with _holding(args, "publish"):
-        spark, conf = _session(args)
+    with _holding(args, "publish") as (spark, conf):
         try:
             print(night.publish_step(spark, conf, args.lake, args.run_id, args.solr))
         finally:
@@ -176,8 +179,7 @@ def solr(args: argparse.Namespace) -> None:
 def export(args: argparse.Namespace) -> None:
     from pipeline import export as catenax
 
-    with _holding(args, "export"):
-        spark, conf = _session(args)
+    with _holding(args, "export") as (spark, conf):
         report = catenax.export(spark, conf, args.lake, args.out, args.customer_bpnl, args.run_id)
     print("\n".join(catenax.summary_lines(report)))
 
@@ -210,16 +212,14 @@ def diff(args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> None:
     from pipeline import operate
 
-    with _holding(args, "restore"):
-        spark, _ = _session(args)
+    with _holding(args, "restore") as (spark, _):
         print("\n".join(operate.restore(spark, args.lake, args.run)))
 
 
 def maintain(args: argparse.Namespace) -> None:
     from pipeline import operate
 
-    with _holding(args, "maintain"):
-        spark, conf = _session(args)
+    with _holding(args, "maintain") as (spark, conf):
         print("\n".join(operate.maintain(spark, args.lake, conf.get("maintenance", {}))))
 
 

@@ -195,11 +195,10 @@ def content_hash(doc: dict) -> str:
 # ---- the export --------------------------------------------------------------------------------
 
 def known_ids(spark: SparkSession, lake: str) -> dict[tuple, dict]:
-    path = Path(lk.table_path(lake, IDS_TABLE))
-    if not (path / "_delta_log").is_dir():
+    if lk.newest_commit(spark, lake, IDS_TABLE) is None:
         return {}
     return {(r.supplier, r.customer, r.material_number_customer): r.asDict()
-            for r in spark.read.format("delta").load(str(path)).collect()}
+            for r in spark.read.format("delta").load(lk.table_path(lake, IDS_TABLE)).collect()}
 
 
 def export(spark: SparkSession, settings: dict, lake: str, out: str, customer: str | None = None,

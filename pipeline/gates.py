@@ -70,10 +70,11 @@ def expectation(spec: dict, mostly: float, resolve):
 class Suites:
     """One GX file context per run, rooted at `docs_root` (its Data Docs site lives inside)."""
 
-    def __init__(self, docs_root: Path):
+    def __init__(self, docs_root: Path | str):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        self.root = str(docs_root)
         self.gx = gx
         self.context = gx.get_context(mode="file", project_root_dir=str(docs_root))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -11,6 +11,8 @@ once, after the gate passed, so a failed night leaves the last good state.
 """
 import argparse
 import contextvars
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from adapters import lake as lk
-from adapters import lease
+from adapters import storage
 from adapters import solr, solr_lock
 from pipeline import config, logs
 from pipeline.errors import BomflowError, GateFailed
@@ -202,7 +204,8 @@ def _night(spark: SparkSession, settings: dict, request: Request, record: RunRec
             screened = validate(tables, engine)
             write_quarantine(screened.problems, request.lake, record.run_id)
         record_screen(record, screened, request.scope)
-        suites = Suites(Path(request.lake) / "_validation" / record.run_id)
+        docs = storage.join(request.lake, "_validation", record.run_id)
+        suites = Suites(storage.local_path(docs) if storage.is_local(docs) else tempfile.mkdtemp(prefix="bomflow-docs-"))
         try:
             with step(spark, steps, "input_gate"):
                 gate = check_input(suites, screened, gates)
@@ -220,7 +223,7 @@ def _night(spark: SparkSession, settings: dict, request: Request, record: RunRec
                 gate = check_output(suites, outputs, screened, gates)
             require(gate, record)
         finally:
-            record.validation_docs = suites.finish()
+            record.validation_docs = kept_docs(spark, suites, docs)
         with step(spark, steps, "commit"):
             record.metrics["committed_versions"] = commit(request.lake, outputs, screened, request.scope, record.run_id)
         failpoint("before_runs_row")
@@ -231,6 +234,17 @@ def _night(spark: SparkSession, settings: dict, request: Request, record: RunRec
     finally:
         finish(spark, record)
     return record
+
+
+def kept_docs(spark: SparkSession, suites: Suites, docs: str) -> str | None:
+    """Build the run's Data Docs (their index page). GX writes local files only: for a lake on a Hadoop
+    filesystem they are built in a local folder, copied to `docs` on the lake, and the folder removed."""
+    url = suites.finish()
+    if storage.is_local(docs):
+        return url
+    storage.FileSystem(spark, docs).put(suites.root, docs)
+    shutil.rmtree(suites.root, ignore_errors=True)
+    return url and url.replace(Path(suites.root).resolve().as_uri(), docs)
 
 
 @contextmanager
@@ -357,7 +371,7 @@ def add_wait(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     """`bomflow run` / spark-submit: the night, its summary, then the publish (unless --no-publish or conf says no)."""
-    from adapters.session import spark_session
+    from adapters.session import leased
 
     settings = config.load(args.env, args.conf)
     logs.configure(settings, getattr(args, "log_level", None))
@@ -368,8 +382,7 @@ def execute(args: argparse.Namespace) -> int:
     publish = bool(settings["solr"].get("publish_on_run")) and not args.no_publish
     if publish:
         solr.require_reachable(settings["solr"])   # say so now, not after the night's work
-    with lease.held(args.lake, "run", args.wait, settings.get("lease")):
-        spark = spark_session(settings)
+    with leased(settings, args.lake, "run", args.wait) as spark:
         try:
             record = night(spark, settings, Request(args.source, args.lake, args.run_date, scope))
             print("\n".join(summary_lines(record)))
