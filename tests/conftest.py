@@ -1,4 +1,4 @@
-"""One SparkSession for the whole suite (conf/test.yaml: local[2], UTC, 2 shuffle partitions, Delta)."""
+"""One SparkSession for the whole suite (conf/test.yaml: local[2], UTC, 1 shuffle partition, Delta)."""
 import fcntl
 import json
 import os
@@ -32,7 +32,7 @@ NEEDS = {"solr": {"solr"}, "cluster": {"standalone_cluster", "installed"}}
 # while the Solr unit builds the shared lakes (it needs the history lake), the other worker runs units
 # that need none of them instead of waiting for the lock.
 FIRST = ("solr", "tests/test_commit_points.py", "tests/test_reference_property.py", "tests/test_explosion_cases.py",
-         "cluster", "tests/test_quarantine_gates.py", "tests/test_operate.py", "tests/test_peg.py", "tests/test_plan.py")
+         "cluster", "tests/test_hdfs.py", "tests/test_quarantine_gates.py", "tests/test_operate.py", "tests/test_peg.py", "tests/test_plan.py")
 
 
 def unit_of(nodeid: str) -> str:
