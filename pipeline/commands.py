@@ -37,7 +37,9 @@ def generate(args: argparse.Namespace) -> None:
                        shape=Shape(args.positions, args.depth, args.rule_share))
     counts = gen.generate(spark, opts)
     width = max(map(len, counts))
-    print(f"wrote {args.profile} source to {Path(args.out).resolve()}")
+    from adapters.storage import is_local
+
+    print(f"wrote {args.profile} source to {Path(args.out).resolve() if is_local(args.out) else args.out}")
     for table, rows in counts.items():
         print(f"  {table:<{width}}  {rows:>10,} rows")
 

@@ -19,6 +19,7 @@ import yaml
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from adapters.storage import join
 from schemas import bpn
 from schemas import names as n
 from schemas.tables import INPUTS
@@ -262,6 +263,6 @@ def generate(spark: SparkSession, opts: Options) -> dict[str, int]:
         if table in PARTITIONED:   # as the real extracts come: one folder per plant and model, pruned on read,
             # one file per folder (not one per task and folder: SF 1 wrote 525 files of 17 KB)
             writer = df.repartition(n.PLANT_ID, n.MODEL_ID).write.mode("overwrite").partitionBy(n.PLANT_ID, n.MODEL_ID)
-        writer.parquet(str(Path(opts.out) / table))
+        writer.parquet(join(opts.out, table))
         counts[table] = (opts.orders + len(extra.get(table, ()))) if table == n.PRODUCTION_ORDERS else len(rows[table])
     return counts

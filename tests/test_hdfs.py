@@ -1,5 +1,5 @@
 """The night on a real HDFS: `--source` and `--lake` as hdfs:// URIs, through the CLI as an operator
-runs it (a full run, a partial rerun, status, diff, Catena-X export, restore), against Hadoop's own
+runs it (generate, a full run, a partial rerun, status, diff, Catena-X export, restore), against Hadoop's own
 MiniDFSCluster (tests/hdfs.py). The lease, the Delta logs and the Data Docs live on HDFS too."""
 from types import SimpleNamespace
 
@@ -14,7 +14,7 @@ from jobs import cli
 from pipeline.errors import Exit
 from schemas import names as n
 from tests import hdfs
-from tests.builders import DROPPED_PART, RUN_DATE, changed_source, read_table
+from tests.builders import DROPPED_PART, RUN_DATE, SAMPLE_ORDERS, SAMPLE_START, changed_source, read_table
 
 PLANT = "DIN"
 
@@ -47,12 +47,13 @@ def hdfs_uri(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def on_hdfs(spark, sources, hdfs_uri, tmp_path_factory):
-    """The clean sample source and a changed copy (no DROPPED_PART edges) on HDFS, and a lake there after a
-    full run of the first, then a partial run of plant DIN from the second."""
+    """The sample source generated onto HDFS (the same as the local `sources`), a changed copy of it (no
+    DROPPED_PART edges) put there, and a lake there after a full run of the first, then a partial run of
+    plant DIN from the second."""
     files = FileSystem(spark, hdfs_uri)
     changed = changed_source(spark, sources / "clean", tmp_path_factory.mktemp("changed") / "source")
     source, changed_uri, lake = (join(hdfs_uri, name) for name in ("source", "changed", "lake"))
-    files.put(str(sources / "clean"), source)
+    assert cli.main(["generate", "--out", source, "--orders", str(SAMPLE_ORDERS), "--start-date", SAMPLE_START]) == 0
     files.put(str(changed), changed_uri)
     assert cli.main(["run", "--source", source, "--lake", lake, "--no-publish", "--run-date", RUN_DATE]) == 0
     assert cli.main(["run", "--source", changed_uri, "--lake", lake, "--no-publish", "--run-date", RUN_DATE,
