@@ -1,6 +1,7 @@
 """The night on a real HDFS: `--source` and `--lake` as hdfs:// URIs, through the CLI as an operator
 runs it (generate, a full run, a partial rerun, status, diff, Catena-X export, restore), against Hadoop's own
 MiniDFSCluster (tests/hdfs.py). The lease, the Delta logs and the Data Docs live on HDFS too."""
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -103,6 +104,33 @@ def test_lease_and_data_docs_live_on_hdfs(spark, on_hdfs):
     row = lk.succeeded_run(spark, on_hdfs.lake)
     assert row.validation_docs.startswith(join(on_hdfs.lake, "_validation", row.run_id))
     assert on_hdfs.files.exists(row.validation_docs)
+
+
+def test_the_lease_on_hdfs_is_exclusive_taken_over_once_and_rewritten_whole(spark, hdfs_uri):
+    """The FileStore's steps on HDFS: a second create fails (rename refuses an existing target), of two
+    takers of one stale lease exactly one wins, a heartbeat replaces the file, delete only if ours."""
+    lake = join(hdfs_uri, "lease-only")
+    store = lease.FileStore(lake, spark)
+    store.files.mkdirs(lake)
+    stale = lease.Lease(token="old", command="run", owner="night", host="gone", pid=1,
+                        started_at="2026-01-01T00:00:00+00:00", heartbeat_at="2026-01-01T00:00:00+00:00")
+    first, second = (lease.Lease(**{**stale.__dict__, "token": token, "heartbeat_at": lease._now()})
+                     for token in ("first", "second"))
+    assert store.create(stale) and not store.create(first)
+    assert store.current().token == "old"
+    seen_by_both = store.current()
+    assert store.take_over(seen_by_both, first)
+    assert not store.take_over(seen_by_both, second)
+    assert store.current().token == "first"
+    first.heartbeat_at = (datetime.now(timezone.utc) + timedelta(seconds=5)).isoformat(timespec="seconds")
+    assert store.rewrite(first) and store.current().heartbeat_at == first.heartbeat_at
+    assert not store.rewrite(second)
+    store.delete(second)
+    assert store.current().token == "first"
+    with pytest.raises(lease.LeaseHeld, match="bomflow run` by night"):
+        lease.acquire(store, "run", wait_seconds=0)
+    store.delete(first)
+    assert store.current() is None and store.files.names(lake) == []   # no staging or stale file left
 
 
 def test_restore_on_hdfs_brings_back_the_full_run(spark, on_hdfs, capsys):   # last: it changes the lake
