@@ -125,9 +125,6 @@ class LocalFiles:
     """FileSystem's small-file operations for a local location, through the os: a hard link is the
     no-replace rename (link fails if the name exists), which POSIX rename is not."""
 
-    def __init__(self, location: str):
-        self.root = local_path(location)
-
     def read_text(self, location: str) -> str | None:
         try:
             with open(local_path(location), encoding="utf-8") as file:
@@ -181,7 +178,7 @@ class LocalFiles:
 def files_for(location: str, spark: SparkSession | None = None):
     """LocalFiles for a local location, else the Hadoop FileSystem (which needs the session)."""
     if is_local(location):
-        return LocalFiles(location)
+        return LocalFiles()
     if spark is None:
         raise ValueError(f"{location} is on a Hadoop filesystem: reaching it needs the Spark session")
     return FileSystem(spark, location)
