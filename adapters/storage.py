@@ -3,8 +3,10 @@
 `--source` and `--lake` may be a local path, `file:///…`, `hdfs://…`, `s3a://…`, `abfss://…`. Locations
 stay strings end to end: join() keeps a URI's scheme and authority, where pathlib would turn
 `s3a://bucket/lake` into `s3a:/bucket/lake`. Listing, reading and writing small files (the source's
-folders, the Delta logs, the lease) go through the Hadoop FileSystem of the Spark session's JVM, the
-same code that Spark and Delta use for the tables, configured by the session's `spark.hadoop.*` conf.
+folders, the Delta logs, a remote lake's lease and Data Docs) go through the Hadoop FileSystem of the
+Spark session's JVM (`FileSystem`), the same code that Spark and Delta use for the tables, configured
+by the session's `spark.hadoop.*` conf. A local lake's lease uses the os (`LocalFiles`), so that it
+can be taken before Spark starts. Depth: docs/setup.md "Where the source and the lake live".
 """
 from urllib.parse import urlparse
 
