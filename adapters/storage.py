@@ -43,7 +43,23 @@ class FileSystem:
     def __init__(self, spark: SparkSession, location: str):
         self._jvm, self._gateway = spark.sparkContext._jvm, spark.sparkContext._gateway
         self._conf = spark.sparkContext._jsc.hadoopConfiguration()
-        self.fs = self.path(location).getFileSystem(self._conf)
+        self.fs = self._filesystem(location)
+
+    def _filesystem(self, location: str):
+        """The location's Hadoop FileSystem; a BomflowError naming the scheme when Spark has none for it
+        (s3a needs hadoop-aws, abfss hadoop-azure on Spark's classpath)."""
+        from py4j.protocol import Py4JJavaError
+
+        from pipeline.errors import BomflowError
+
+        try:
+            return self.path(location).getFileSystem(self._conf)
+        except Py4JJavaError as err:
+            if "UnsupportedFileSystemException" not in err.java_exception.getClass().getName():
+                raise
+            raise BomflowError(f"{location}: Spark has no Hadoop filesystem for '{scheme(location)}://' "
+                               "(s3a needs the hadoop-aws jar, abfss hadoop-azure, of Spark's Hadoop version, "
+                               "on its classpath: spark.jars.packages in a conf/*.yaml)") from None
 
     def path(self, location: str):
         return self._jvm.org.apache.hadoop.fs.Path(str(location))

@@ -130,3 +130,9 @@ def test_config_show_prints_the_merged_configuration_and_the_hash_the_runs_table
         cli.main(["--version"])
     assert done.value.code == 0 and about.describe() in capfd.readouterr().out
 
+
+
+def test_a_lake_or_source_on_a_filesystem_spark_lacks_is_one_clear_error(spark, tmp_path, capfd):
+    for source, lake in (("nosuch://bucket/source", str(tmp_path / "lake")), (str(tmp_path), "nosuch://bucket/lake")):
+        assert cli.main(["run", "--source", source, "--lake", lake, "--no-publish"]) == 2
+        _one_clear_line(capfd, "Spark has no Hadoop filesystem for 'nosuch://'")
