@@ -8,6 +8,8 @@ Spark session's JVM (`FileSystem`), the same code that Spark and Delta use for t
 by the session's `spark.hadoop.*` conf. A local lake's lease uses the os (`LocalFiles`), so that it
 can be taken before Spark starts. Depth: docs/setup.md "Where the source and the lake live".
 """
+import os
+from pathlib import Path
 from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
@@ -27,6 +29,11 @@ def is_local(location: str) -> bool:
 def local_path(location: str) -> str:
     """The os path of a local location (file:///data/lake -> /data/lake)."""
     return urlparse(str(location)).path if scheme(location) == "file" else str(location)
+
+
+def _java_error_is(err, *names: str) -> bool:
+    """A Py4JJavaError whose Java exception's class name contains one of names."""
+    return any(name in err.java_exception.getClass().getName() for name in names)
 
 
 def join(location: str, *parts: str) -> str:
@@ -55,7 +62,7 @@ class FileSystem:
         try:
             return self.path(location).getFileSystem(self._conf)
         except Py4JJavaError as err:
-            if "UnsupportedFileSystemException" not in err.java_exception.getClass().getName():
+            if not _java_error_is(err, "UnsupportedFileSystemException"):
                 raise
             raise BomflowError(f"{location}: Spark has no Hadoop filesystem for '{scheme(location)}://' "
                                "(s3a needs the hadoop-aws jar, abfss hadoop-azure, of Spark's Hadoop version, "
@@ -88,7 +95,7 @@ class FileSystem:
         try:
             stream = self.fs.open(self.path(location))
         except Py4JJavaError as err:
-            if "FileNotFoundException" in str(err.java_exception.getClass().getName()):
+            if _java_error_is(err, "FileNotFoundException"):
                 return None
             raise
         try:
@@ -111,8 +118,7 @@ class FileSystem:
         try:
             return bool(self.fs.rename(self.path(source), self.path(target)))
         except Py4JJavaError as err:   # some filesystems raise where HDFS answers false
-            if any(name in str(err.java_exception.getClass().getName())
-                   for name in ("FileAlreadyExistsException", "FileNotFoundException")):
+            if _java_error_is(err, "FileAlreadyExistsException", "FileNotFoundException"):
                 return False
             raise
 
@@ -133,10 +139,7 @@ class FileSystem:
 
     def put(self, local_folder: str, location: str) -> None:
         """Copy a local folder (or file) to location."""
-        from pathlib import Path
-
         self.fs.copyFromLocalFile(False, True, self.path(Path(local_folder).resolve().as_uri()), self.path(location))
-
 
 
 class LocalFiles:
@@ -155,8 +158,6 @@ class LocalFiles:
             file.write(text)
 
     def move(self, source: str, target: str) -> bool:
-        import os
-
         try:
             os.link(local_path(source), local_path(target))
         except (FileExistsError, FileNotFoundError):
@@ -166,8 +167,6 @@ class LocalFiles:
 
     def move_aside(self, source: str, target: str) -> bool:
         """Rename to a name nobody else uses (atomic); False when source is gone."""
-        import os
-
         try:
             os.rename(local_path(source), local_path(target))
             return True
@@ -175,21 +174,15 @@ class LocalFiles:
             return False
 
     def replace(self, source: str, target: str) -> None:
-        import os
-
         os.replace(local_path(source), local_path(target))
 
     def delete(self, location: str, recursive: bool = False) -> None:
-        import os
-
         try:
             os.unlink(local_path(location))
         except FileNotFoundError:
             pass
 
     def mkdirs(self, location: str) -> None:
-        import os
-
         os.makedirs(local_path(location), exist_ok=True)
 
 
