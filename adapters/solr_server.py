@@ -138,6 +138,7 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
     root = home(conf)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     java = ["java", f"-Xmx{conf.get('heap', '512m')}", f"-Dsolr.log.dir={root / 'logs' / part.name}",
+            f"-Dsolr.zkclienttimeout={int(float(conf.get('zk_session_seconds', 30)) * 1000)}",
             "-cp", f"{solr_lib()}/*:{launcher()}", "SolrLauncher"]
     if part.name == "zk":
         args = ["zk", str(part.port), str(part.home)]
@@ -152,22 +153,23 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
 
 
 def start(conf: dict, wait_seconds: int = 180) -> str:
-    """Start whatever part of the local SolrCloud is not running (ZooKeeper first); returns node 1's URL."""
+    """Start whatever part of the local SolrCloud is not running: ZooKeeper first, then the nodes all at
+    once (each registers with ZooKeeper on its own); returns node 1's URL once every replica is active."""
     if not any(solr_lib().glob("*.jar")):
         raise BomflowError(f"Solr's jars are missing in {solr_lib()}: run `bomflow setup`")
     deadline = time.monotonic() + wait_seconds
-    for part in parts(conf):
-        if _running(part):
-            continue
-        process = _launch(conf, part)
-        while not _running(part):
-            if process.poll() is not None:
-                raise BomflowError(f"Solr {part.name} exited during start (code {process.returncode}); "
-                                   f"see {home(conf) / 'logs' / (part.name + '.log')}")
-            if time.monotonic() > deadline:
-                stop(conf)
-                raise BomflowError(f"Solr {part.name} did not answer on port {part.port} within {wait_seconds} s")
-            time.sleep(0.5)
+    zk, *nodes = parts(conf)
+    for group in ([zk], nodes):
+        launched = {part: _launch(conf, part) for part in group if not _running(part)}
+        for part, process in launched.items():
+            while not _running(part):
+                if process.poll() is not None:
+                    raise BomflowError(f"Solr {part.name} exited during start (code {process.returncode}); "
+                                       f"see {home(conf) / 'logs' / (part.name + '.log')}")
+                if time.monotonic() > deadline:
+                    stop(conf)
+                    raise BomflowError(f"Solr {part.name} did not answer on port {part.port} within {wait_seconds} s")
+                time.sleep(0.5)
     _wait_for_replicas(conf, deadline)
     return conf["url"]
 

@@ -24,6 +24,7 @@ import org.apache.solr.embedded.JettyConfig;
 import org.apache.solr.embedded.JettySolrRunner;
 import org.apache.solr.security.Sha256AuthenticationProvider;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.server.ServerConfig;
 import org.apache.zookeeper.server.ZooKeeperServerMain;
 import org.apache.zookeeper.server.quorum.QuorumPeerConfig;
@@ -68,8 +69,12 @@ public class SolrLauncher {
       ZkMaintenanceUtils.uploadToZK(zk, configDir, "/configs/" + configName,
           ZkMaintenanceUtils.UPLOAD_FILENAME_EXCLUDE_PATTERN);
       if (!zk.exists("/security.json", true)) {
-        zk.create("/security.json", security(usersFile).getBytes(StandardCharsets.UTF_8), CreateMode.PERSISTENT,
-            true);
+        try {
+          zk.create("/security.json", security(usersFile).getBytes(StandardCharsets.UTF_8), CreateMode.PERSISTENT,
+              true);
+        } catch (KeeperException.NodeExistsException another) {
+          // the other node, started at the same time, wrote it first: keep that one
+        }
       }
     }
     Properties props = new Properties();
