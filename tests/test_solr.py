@@ -119,11 +119,21 @@ def publish_served(solr) -> str:
     return solr_query.served_run_id(solr)
 
 
-def test_republish_of_the_same_run_is_idempotent(spark, solr, lake):
+def test_republish_of_the_same_run_is_idempotent(spark, solr, lake, monkeypatch):
+    """A publish of the run the alias serves indexes nothing while its collection holds the run's
+    documents, and indexes them again when one is missing."""
     assert cli.main(["publish", "--lake", str(lake)]) == 0
     before = all_docs(solr)
+    pushed, real = [], publish._pusher
+    monkeypatch.setattr(publish, "_pusher", lambda *args: pushed.append(args) or real(*args))
     assert cli.main(["publish", "--lake", str(lake)]) == 0
-    assert all_docs(solr) == before
+    assert all_docs(solr) == before and pushed == []
+    lost = sorted(before)[0]
+    requests.post(f"{solr['url']}/{alias_target(solr)}/update", json={"delete": {"id": lost}}, timeout=60,
+                  auth=solr_server.auth(solr, "writer"), params={"commit": "true"}).raise_for_status()
+    assert lost not in all_docs(solr)
+    assert cli.main(["publish", "--lake", str(lake)]) == 0
+    assert all_docs(solr) == before and len(pushed) == 1
 
 
 def test_second_run_swaps_the_alias_and_keeps_the_old_collection_then_rollback(spark, solr, history, lake):
