@@ -168,12 +168,17 @@ def _spot_check(url: str, collection: str, docs: DataFrame, sample: int, auth) -
             raise PublishError(f"spot check failed in {collection}: document {doc_id} is missing or differs")
 
 
+def _verify(api: Collections, collection: str, docs: DataFrame, expected: int, sample: int) -> None:
+    """PublishError unless the collection holds the run's documents: their count, and the spot check's sample."""
+    indexed = api.count(collection)
+    if indexed != expected:
+        raise PublishError(f"{collection} holds {indexed} documents, expected {expected}")
+    _spot_check(api.url, collection, docs, sample, api.auth)
+
+
 def _holds(api: Collections, collection: str, docs: DataFrame, expected: int, sample: int) -> bool:
-    """The collection already holds the run's documents: their count, and the spot check's sample."""
     try:
-        if api.count(collection) != expected:
-            return False
-        _spot_check(api.url, collection, docs, sample, api.auth)
+        _verify(api, collection, docs, expected, sample)
     except (PublishError, requests.RequestException):
         return False
     return True
@@ -208,10 +213,7 @@ def publish(spark: SparkSession, conf: dict, lake: str, run_id: str | None = Non
         docs.foreachPartition(_pusher(f"{url}/{collection}", int(conf["batch_size"]), api.auth))
         requests.get(f"{url}/{collection}/update", params={"commit": "true", "wt": "json"},
                      timeout=TIMEOUT, auth=api.auth).raise_for_status()
-        indexed = api.count(collection)
-        if indexed != expected:
-            raise PublishError(f"{collection} holds {indexed} documents, expected {expected}")
-        _spot_check(url, collection, docs, int(conf["spot_checks"]), api.auth)
+        _verify(api, collection, docs, expected, int(conf["spot_checks"]))
     except Exception as err:
         if collection != previous:
             _quietly(api.delete, collection)
