@@ -162,16 +162,21 @@ def start(conf: dict, wait_seconds: int = 180) -> str:
     for group in ([zk], nodes):
         launched = {part: _launch(conf, part) for part in group if not _running(part)}
         for part, process in launched.items():
-            while not _running(part):
-                if process.poll() is not None:
-                    raise BomflowError(f"Solr {part.name} exited during start (code {process.returncode}); "
-                                       f"see {home(conf) / 'logs' / (part.name + '.log')}")
-                if time.monotonic() > deadline:
-                    stop(conf)
-                    raise BomflowError(f"Solr {part.name} did not answer on port {part.port} within {wait_seconds} s")
-                time.sleep(0.5)
+            _wait_for_port(conf, part, process, deadline, wait_seconds)
     _wait_for_replicas(conf, deadline)
     return conf["url"]
+
+
+def _wait_for_port(conf: dict, part: Part, process: subprocess.Popen, deadline: float, wait_seconds: int) -> None:
+    """Until the launched part answers on its port; a clear error if it exits first or the deadline passes."""
+    while not _running(part):
+        if process.poll() is not None:
+            raise BomflowError(f"Solr {part.name} exited during start (code {process.returncode}); "
+                               f"see {home(conf) / 'logs' / (part.name + '.log')}")
+        if time.monotonic() > deadline:
+            stop(conf)
+            raise BomflowError(f"Solr {part.name} did not answer on port {part.port} within {wait_seconds} s")
+        time.sleep(0.5)
 
 
 def _wait_for_replicas(conf: dict, deadline: float) -> None:
