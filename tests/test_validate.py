@@ -64,6 +64,25 @@ def test_each_reason_is_found(spark):
     }
 
 
+def test_lookups_too_large_for_a_literal_find_the_same_problems(spark, monkeypatch):
+    """Valid plants and models, blocked models, invalid rules and cycle edges are looked up from the driver:
+    as map literals up to MAX_LITERAL_KEYS entries, broadcast-joined beyond. Both give the same rows."""
+    from transforms import row_checks
+
+    def problems():
+        validated = screen(bad_case().frames(spark), max_rule_terms=4096)
+        return sorted((r.table_name, r.row_key, r.reason, r.detail) for r in validated.problems.collect())
+
+    literal = problems()
+    monkeypatch.setattr(row_checks, "MAX_LITERAL_KEYS", 0)
+    joined = problems()
+    assert joined == literal
+    assert {(t, k, r) for t, k, r, _ in literal} >= {
+        (n.PRODUCTION_ORDERS, "O-PLANT", n.UNKNOWN_PLANT), (n.PRODUCTION_ORDERS, "O-MODEL", n.UNKNOWN_MODEL),
+        (n.PRODUCTION_ORDERS, "O-OK", n.MODEL_BLOCKED), (n.BOM_ITEMS, "B-RULE", n.INVALID_RULE),
+        (n.BOM_ITEMS, "B-CYC1", n.CYCLE)}
+
+
 def test_clean_plus_problem_rows_equal_rows_read(spark):
     case = bad_case()
     frames = case.frames(spark)

@@ -4,12 +4,7 @@ Reachability ignores dates, plants and rules, so a BOM data error blocks every
 model that could ever use it. The BOM structure is small and already on the
 driver (cycle search), so this is a breadth-first walk per model there.
 """
-from pyspark.sql import DataFrame
-from pyspark.sql.types import StringType, StructField, StructType
-
-from schemas import names as n
 from transforms.graph import reachable
-from transforms.local import local_frame
 
 MAX_CAUSES = 5
 
@@ -26,7 +21,3 @@ def blocked_models(models: list[str], pairs: set[tuple[str, str]], bad: list[tup
             blocked[model] = f"model {model} reaches quarantined bom_item(s) {shown}{more}"
     return blocked
 
-
-def blocked_frame(spark, blocked: dict[str, str]) -> DataFrame:
-    schema = StructType([StructField(n.MODEL_ID, StringType(), False), StructField("cause", StringType(), False)])
-    return local_frame(spark, sorted(blocked.items()), schema)

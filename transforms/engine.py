@@ -80,8 +80,9 @@ def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDe
     result.plan_rows, result.plan_rows_covered = counts["exploded"], counts["covered"]
     if result.plan_rows == 0:
         return None
-    contexts = plan_contexts(configs)
-    weights = rule_probabilities(screened.rules, used[n.OPTION_TAKE_RATES], contexts)
+    keys = sorted((r[0], r[1]) for r in configs.select(n.MODEL_ID, n.PRODUCTION_DATE).distinct().collect())
+    contexts = plan_contexts(configs.sparkSession, keys)
+    weights = rule_probabilities(configs.sparkSession, screened.rule_terms, used[n.OPTION_TAKE_RATES], keys)
     explosion = explode_plan(contexts, screened.edges, weights, max_depth, broadcast_edges=broadcast_edges)
     result.plan_levels = explosion.levels
     rows = configs.join(F.broadcast(contexts.withColumnRenamed(n.CONFIG_ID, "context_id")),
@@ -90,12 +91,10 @@ def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDe
             .transform(lambda d: part_demand(d, used[n.PARTS], run_id, n.SOURCE_PLAN)))
 
 
-def plan_contexts(configs: DataFrame) -> DataFrame:
-    """The distinct (model, month) of the plan rows, each with a small id (config_id): a few hundred rows,
-    numbered on the driver."""
-    keys = sorted((r[0], r[1]) for r in configs.select(n.MODEL_ID, n.PRODUCTION_DATE).distinct().collect())
-    return local_frame(configs.sparkSession, [(i, model, month) for i, (model, month) in enumerate(keys)],
-                       PLAN_CONTEXTS)
+def plan_contexts(spark, keys: list[tuple]) -> DataFrame:
+    """The distinct (model, month) of the plan rows (sorted, on the driver: a few hundred), each with a small
+    id (config_id)."""
+    return local_frame(spark, [(i, model, month) for i, (model, month) in enumerate(keys)], PLAN_CONTEXTS)
 
 
 def order_demand(tables: dict[str, DataFrame], run_id: str, max_depth: int = 64,

@@ -111,21 +111,23 @@ PROBABILITY_SCHEMA = StructType([
     StructField(n.PRODUCTION_DATE, DateType(), False), StructField(n.RULE_PROBABILITY, q.PROBABILITY, False)])
 
 
-def rule_probabilities(rules: DataFrame, take_rates: DataFrame, contexts: DataFrame) -> DataFrame:
+def rule_probabilities(spark, rule_terms: dict, take_rates: DataFrame, contexts: list[tuple]) -> DataFrame:
     """(rule, model_id, production_date, rule_probability > 0) per valid rule and (model_id, production_date) of contexts.
 
-    rules: (rule, rule_terms) as rules.rule_table gives them; take_rates: clean
-    option_take_rates rows; contexts: (model_id, production_date = a plan month).
+    rule_terms: rule key -> its DNF terms (pos, neg), as the screen collected them; take_rates: clean
+    option_take_rates rows; contexts: the (model_id, production_date = a plan month) pairs, on the driver.
+    One job: the take rates of the planned models, collected.
     """
-    wanted = [(r[n.MODEL_ID], r[n.PRODUCTION_DATE]) for r in contexts.select(n.MODEL_ID, n.PRODUCTION_DATE).distinct().collect()]
-    keys = contexts.select(n.MODEL_ID, F.col(n.PRODUCTION_DATE).alias(n.MONTH_START)).distinct()
-    rows = (take_rates.join(F.broadcast(keys), on=[n.MODEL_ID, n.MONTH_START], how="inner")
+    wanted = set(contexts)
+    models = sorted({model for model, _ in wanted})
+    rows = (take_rates.where(F.col(n.MODEL_ID).isin(*models))
             .select(n.MODEL_ID, n.MONTH_START, n.OPTION_CODE, n.FAMILY, n.TAKE_RATE).collect())
     by_context: dict[tuple, TakeRates] = {key: TakeRates() for key in wanted}
     for r in rows:
-        by_context[(r[n.MODEL_ID], r[n.MONTH_START])].add(r[n.OPTION_CODE], r[n.FAMILY], r[n.TAKE_RATE])
-    dnf = [(r[n.RULE], tuple((frozenset(t["pos"]), frozenset(t["neg"])) for t in r[n.RULE_TERMS]))
-           for r in rules.select(n.RULE, n.RULE_TERMS).collect()]
+        if (r[n.MODEL_ID], r[n.MONTH_START]) in by_context:
+            by_context[(r[n.MODEL_ID], r[n.MONTH_START])].add(r[n.OPTION_CODE], r[n.FAMILY], r[n.TAKE_RATE])
+    dnf = [(rule, tuple((frozenset(t["pos"]), frozenset(t["neg"])) for t in terms))
+           for rule, terms in sorted(rule_terms.items())]
     memo: dict[tuple, Decimal] = {}
     out = []
     for (model, month), rates in sorted(by_context.items()):
@@ -136,5 +138,5 @@ def rule_probabilities(rules: DataFrame, take_rates: DataFrame, contexts: DataFr
                 memo[key] = to_decimal(rule_probability(terms, rates))
             if memo[key] > 0:
                 out.append((rule, model, month, memo[key]))
-    return local_frame(rules.sparkSession, out, PROBABILITY_SCHEMA)
+    return local_frame(spark, out, PROBABILITY_SCHEMA)
 

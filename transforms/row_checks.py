@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, DataType, StringType, StructField, StructType
 
 from schemas import names as n
+from transforms.local import local_frame
 
 PROBLEM_COLUMNS = ("table_name", "row_key", "reason", "detail", "raw_json")
 FAILURES = "_failures"
@@ -48,6 +50,33 @@ def flag(df: DataFrame, lookup: DataFrame, left: str, right: str, name: str) -> 
     """df with boolean `name`: does df.left occur as lookup.right? (lookup is small: broadcast)"""
     marks = lookup.select(F.col(right).alias(left), F.lit(True).alias(name)).distinct()
     return df.join(F.broadcast(marks), on=left, how="left").fillna(False, subset=[name])
+
+
+MAX_LITERAL_KEYS = 10_000   # a driver-side lookup up to this size rides in the query as a map literal
+
+
+def with_lookup(df: DataFrame, column: str, mapping: dict, name: str, value_type: DataType = StringType()) -> DataFrame:
+    """df with `name` = mapping[df.column] (null where the key is absent or null).
+
+    The mapping is already on the driver (valid plants and models, blocked models, invalid rules, cycle
+    edges): up to MAX_LITERAL_KEYS entries it is a map literal in the row's own projection, so the lookup
+    costs no join and no Spark job (a broadcast join is one job per query that uses it); a larger one is
+    broadcast-joined as a local frame."""
+    mapping = {key: value for key, value in mapping.items() if key is not None}
+    if not mapping:
+        return df.withColumn(name, F.lit(None).cast(value_type))
+    if len(mapping) <= MAX_LITERAL_KEYS:
+        literal = F.create_map(*[F.lit(v) for key in sorted(mapping) for v in (key, mapping[key])])
+        return df.withColumn(name, F.try_element_at(literal, F.col(column)).cast(value_type))
+    schema = StructType([StructField(column, StringType(), False), StructField(name, value_type, True)])
+    frame = local_frame(df.sparkSession, sorted(mapping.items()), schema)
+    return df.join(F.broadcast(frame), on=column, how="left")
+
+
+def mark_known(df: DataFrame, column: str, known: list[str], name: str) -> DataFrame:
+    """df with boolean `name`: is df.column one of `known` (a driver-side list: with_lookup)?"""
+    return (with_lookup(df, column, dict.fromkeys(known, True), name, BooleanType())
+            .withColumn(name, F.coalesce(F.col(name), F.lit(False))))
 
 
 def key_copies(df: DataFrame, keys: tuple[str, ...]) -> DataFrame:

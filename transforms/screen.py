@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from schemas import names as n
-from transforms.blocking import blocked_frame, blocked_models
+from transforms.blocking import blocked_models
 from transforms.bom import explosion_edges
 from transforms.graph import cycle_pairs
 from transforms.row_checks import PROBLEM_COLUMNS, REASON, clean_rows, problem_rows
@@ -39,6 +39,7 @@ class Screened:
     problems: DataFrame                     # every rejected input row (PROBLEM_COLUMNS)
     blocked: dict[str, str]                 # model_id -> cause
     rules: DataFrame                        # valid rules with their DNF
+    rule_terms: dict                        # the same on the driver: rule key -> DNF terms
     edges: DataFrame                        # explosion edges of the used BOM (materialised)
     model_rules: DataFrame                  # per used model: its rules and effectivity boundaries
     node_rules: DataFrame                   # per node: the rules below it (the projection of the order explosion)
@@ -78,14 +79,14 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
     bad = [(r[0] or "", r[1], r[2]) for r in annotated[n.BOM_ITEMS].where(F.col(REASON).isNotNull())
            .select(n.BOM_ITEM_ID, n.PARENT_ID, REASON).collect()]
     valid_models = sorted(r[0] for r in clean[n.VEHICLE_MODELS].select(n.MODEL_ID).collect())
+    valid_plants = sorted(r[0] for r in clean[n.PLANTS].select(n.PLANT_ID).collect())
     blocked = blocked_models(valid_models, pairs, bad)
-    causes = blocked_frame(spark, blocked)
 
-    annotated[n.OPTION_TAKE_RATES] = _persist(check_take_rates(tables[n.OPTION_TAKE_RATES], clean[n.VEHICLE_MODELS], causes))
-    annotated[n.VOLUME_PLAN] = _persist(check_volume_plan(tables[n.VOLUME_PLAN], clean[n.PLANTS], clean[n.VEHICLE_MODELS],
-                                                          annotated[n.OPTION_TAKE_RATES], causes))
-    annotated[n.PRODUCTION_ORDERS] = _persist(check_orders(tables[n.PRODUCTION_ORDERS], clean[n.PLANTS],
-                                                           clean[n.VEHICLE_MODELS], causes))
+    annotated[n.OPTION_TAKE_RATES] = _persist(check_take_rates(tables[n.OPTION_TAKE_RATES], valid_models, blocked))
+    annotated[n.VOLUME_PLAN] = _persist(check_volume_plan(tables[n.VOLUME_PLAN], valid_plants, valid_models,
+                                                          annotated[n.OPTION_TAKE_RATES], blocked))
+    annotated[n.PRODUCTION_ORDERS] = _persist(check_orders(tables[n.PRODUCTION_ORDERS], valid_plants, valid_models,
+                                                           blocked))
     used = {t: clean_rows(annotated[t], columns[t]) for t in CONSUMED}
     problems = _union([problem_rows(annotated[t], t, columns[t]) for t in CONSUMED]).select(*PROBLEM_COLUMNS)
     reconciliation, by_reason = count(tables, annotated)
@@ -94,8 +95,9 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
     bad_ids = {item for item, _, _ in bad}
     structure = [r for r in bom_rows if (r[n.BOM_ITEM_ID] or "") not in bad_ids]
     rows = {t: annotated[t].select(*columns[t]) for t in CONSUMED}
-    return Screened(rows, used, problems, blocked, rules, edges,
-                    model_rules(spark, structure, rules_by_key(rules), valid_models), node_rules(spark, structure),
+    terms = rules_by_key(rules)
+    return Screened(rows, used, problems, blocked, rules, terms, edges,
+                    model_rules(spark, structure, terms, valid_models), node_rules(spark, structure),
                     valid_models, reconciliation, by_reason)
 
 

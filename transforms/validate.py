@@ -6,13 +6,12 @@ its own columns plus the failures of every check. Reference checks look up the
 is itself a problem, never silently dropped. The plan tables are checked in
 validate_plan.py.
 """
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+from pyspark.sql.types import BooleanType
 
 from schemas import names as n
-from transforms.local import local_frame
-from transforms.row_checks import Check, annotate, flag, fmt
+from transforms.row_checks import Check, annotate, flag, fmt, mark_known, with_lookup
 from transforms.rules import CODE_PATTERN, rule_key
 
 BLOCKED_CAUSE = "_blocked_cause"
@@ -24,10 +23,9 @@ def blocked_check(table: str) -> Check:
     return Check(n.MODEL_BLOCKED, F.col(BLOCKED_CAUSE).isNotNull(), F.col(BLOCKED_CAUSE))
 
 
-def with_blocked_cause(df: DataFrame, blocked: DataFrame) -> DataFrame:
-    """df with BLOCKED_CAUSE from the small (model_id, cause) frame of blocked models."""
-    causes = blocked.select(n.MODEL_ID, F.col("cause").alias(BLOCKED_CAUSE))
-    return df.join(F.broadcast(causes), on=n.MODEL_ID, how="left")
+def with_blocked_cause(df: DataFrame, blocked: dict[str, str]) -> DataFrame:
+    """df with BLOCKED_CAUSE: the cause of its model's blocking (blocked: model_id -> cause), null for others."""
+    return with_lookup(df, n.MODEL_ID, blocked, BLOCKED_CAUSE)
 
 
 def check_plants(plants: DataFrame) -> DataFrame:
@@ -69,28 +67,31 @@ def date_check(*columns: str) -> Check:
     return Check(n.DATE_OUT_OF_RANGE, condition, detail)
 
 
-def _invalid_rules_frame(spark, invalid: list[tuple[str, str]]) -> DataFrame:
-    schema = StructType([StructField("_rule_key", StringType(), False), StructField("rule_error", StringType(), False)])
-    return local_frame(spark, invalid, schema)
+EDGE_KEY = "_edge_key"
 
 
-def _cycle_frame(spark, pairs: set[tuple[str, str]]) -> DataFrame:
-    schema = StructType([StructField(n.PARENT_ID, StringType(), False), StructField(n.CHILD_ID, StringType(), False),
-                         StructField("_on_cycle", BooleanType(), False)])
-    return local_frame(spark, [(p, c, True) for p, c in sorted(pairs)], schema)
+def edge_key(parent: str, child: str) -> str:
+    """One string per (parent_id, child_id), as edge_key_column spells it."""
+    return f"{parent}\u0000{child}"
+
+
+def edge_key_column() -> Column:
+    return F.concat(F.col(n.PARENT_ID), F.lit("\u0000"), F.col(n.CHILD_ID))
 
 
 def check_bom_items(bom_items: DataFrame, clean_parts: DataFrame, clean_models: DataFrame,
                     invalid_rules: list[tuple[str, str]], cycle_pairs: set[tuple[str, str]]) -> DataFrame:
-    spark, columns = bom_items.sparkSession, bom_items.columns
+    columns = bom_items.columns
     nodes = clean_parts.select(F.col(n.PART_ID).alias(n.PARENT_ID), F.col(n.PART_TYPE).alias("_parent_type")).unionByName(
         clean_models.select(F.col(n.MODEL_ID).alias(n.PARENT_ID), F.lit(n.MODEL).alias("_parent_type")))
     joined = (bom_items
               .withColumn("_rule_key", rule_key(F.col(n.RULE)))
               .join(F.broadcast(nodes), on=n.PARENT_ID, how="left")
               .transform(lambda df: flag(df, clean_parts, n.CHILD_ID, n.PART_ID, "_child_known"))
-              .join(F.broadcast(_invalid_rules_frame(spark, invalid_rules)), on="_rule_key", how="left")
-              .join(F.broadcast(_cycle_frame(spark, cycle_pairs)), on=[n.PARENT_ID, n.CHILD_ID], how="left"))
+              .transform(lambda df: with_lookup(df, "_rule_key", dict(invalid_rules), "rule_error"))
+              .withColumn(EDGE_KEY, edge_key_column())
+              .transform(lambda df: with_lookup(df, EDGE_KEY, {edge_key(p, c): True for p, c in cycle_pairs},
+                                                "_on_cycle", BooleanType())))
     quantity, scrap = F.col(n.QUANTITY), F.coalesce(F.col(n.SCRAP_PCT), F.lit(0))
     valid_from, valid_to = F.col(n.VALID_FROM), F.col(n.VALID_TO)
     checks = [
@@ -114,11 +115,12 @@ def check_bom_items(bom_items: DataFrame, clean_parts: DataFrame, clean_models: 
     return annotate(joined, n.BOM_ITEMS, checks, columns)
 
 
-def check_orders(orders: DataFrame, clean_plants: DataFrame, clean_models: DataFrame, blocked: DataFrame) -> DataFrame:
+def check_orders(orders: DataFrame, plants: list[str], models: list[str], blocked: dict[str, str]) -> DataFrame:
+    """plants, models: the valid plant and model ids; blocked: model_id -> cause."""
     columns = orders.columns
     joined = (orders
-              .transform(lambda df: flag(df, clean_plants, n.PLANT_ID, n.PLANT_ID, "_plant_known"))
-              .transform(lambda df: flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
+              .transform(lambda df: mark_known(df, n.PLANT_ID, plants, "_plant_known"))
+              .transform(lambda df: mark_known(df, n.MODEL_ID, models, "_model_known"))
               .transform(lambda df: with_blocked_cause(df, blocked)))
     quantity, options = F.col(n.QUANTITY), F.coalesce(F.col(n.OPTION_CODES), F.array().cast("array<string>"))
     # an order whose option list is unknown would switch on every `!X` edge: quarantined, never guessed

@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from schemas import names as n
-from transforms.row_checks import REASON, Check, annotate, flag, fmt
+from transforms.row_checks import REASON, Check, annotate, fmt, mark_known
 from transforms.rules import CODE_PATTERN
 from transforms.validate import blocked_check, date_check, with_blocked_cause
 
@@ -20,12 +20,13 @@ def _month_check(month) -> Check:
 
 
 
-def check_take_rates(rates: DataFrame, clean_models: DataFrame, blocked: DataFrame) -> DataFrame:
+def check_take_rates(rates: DataFrame, models: list[str], blocked: dict[str, str]) -> DataFrame:
+    """models: the valid model ids; blocked: model_id -> cause."""
     columns = rates.columns
     rate, code = F.col(n.TAKE_RATE), F.col(n.OPTION_CODE)
     family_total = F.sum(F.when(F.col(n.FAMILY).isNotNull(), rate)).over(
         Window.partitionBy(n.MODEL_ID, n.MONTH_START, n.FAMILY))
-    joined = (rates.transform(lambda df: flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
+    joined = (rates.transform(lambda df: mark_known(df, n.MODEL_ID, models, "_model_known"))
               .withColumn("_family_total", family_total)
               .transform(lambda df: with_blocked_cause(df, blocked)))
     checks = [
@@ -43,14 +44,15 @@ def check_take_rates(rates: DataFrame, clean_models: DataFrame, blocked: DataFra
     return annotate(joined, n.OPTION_TAKE_RATES, checks, columns, last=blocked_check(n.OPTION_TAKE_RATES))
 
 
-def check_volume_plan(plan: DataFrame, clean_plants: DataFrame, clean_models: DataFrame,
-                      annotated_rates: DataFrame, blocked: DataFrame) -> DataFrame:
+def check_volume_plan(plan: DataFrame, plants: list[str], models: list[str],
+                      annotated_rates: DataFrame, blocked: dict[str, str]) -> DataFrame:
+    """plants, models: the valid plant and model ids; blocked: model_id -> cause."""
     columns = plan.columns
     lost = (annotated_rates.where(F.col(REASON).isNotNull() & (F.col(REASON) != n.MODEL_BLOCKED))
             .groupBy(n.MODEL_ID, n.MONTH_START).agg(F.count(F.lit(1)).alias("_rates_lost")))
     joined = (plan
-              .transform(lambda df: flag(df, clean_plants, n.PLANT_ID, n.PLANT_ID, "_plant_known"))
-              .transform(lambda df: flag(df, clean_models, n.MODEL_ID, n.MODEL_ID, "_model_known"))
+              .transform(lambda df: mark_known(df, n.PLANT_ID, plants, "_plant_known"))
+              .transform(lambda df: mark_known(df, n.MODEL_ID, models, "_model_known"))
               .join(F.broadcast(lost), on=[n.MODEL_ID, n.MONTH_START], how="left")
               .transform(lambda df: with_blocked_cause(df, blocked)))
     units = F.col(n.PLANNED_UNITS)
