@@ -78,7 +78,8 @@ class Suites:
         self.gx = gx
         self.context = gx.get_context(mode="file", project_root_dir=str(docs_root))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.source = self.context.data_sources.add_or_update_spark(name="bomflow")
+        # persist=False: the frames are the night's own checkpoints; GX would cache each again, never released
+        self.source = self.context.data_sources.add_or_update_spark(name="bomflow", persist=False)
         self._refs: dict[str, list] = {}
 
     def run(self, gate: str, frames: dict[str, DataFrame], result: GateResult, mostly: dict[str, float] | None = None,

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from pyspark import inheritable_thread_target
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from adapters import lake as lk
@@ -104,10 +104,12 @@ def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run
         rows = rows.unionByName(carried_demand(mine, sorted(demand.blocked), run_id))
     staged = rows.localCheckpoint(eager=True)
     summarised = summarised_rows(staged, previous, scope, run_id)
-    summary = demand_summary(summarised).localCheckpoint(eager=True)
+    counted = Observation()   # counted while the summary is built: no job of its own
+    summary = (demand_summary(summarised).observe(counted, F.count(F.lit(1)).alias("rows"))
+               .localCheckpoint(eager=True))
     stats = staged.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(n.PART_ID).alias("parts"),
                        F.count(n.CARRIED_FROM_RUN_ID).alias("carried")).first().asDict()
-    stats["summary_rows"] = summary.count()
+    stats["summary_rows"] = counted.get["rows"]
     return Outputs(staged, summarised, summary, mine, partial=not scope.full and previous is not None, stats=stats,
                    pegging={n.ORDER_SIGNATURES: demand.order_signatures, n.SIGNATURES: demand.signatures_table})
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import structlog
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from schemas import names as n
@@ -99,26 +99,29 @@ def level_by_level(frontier: DataFrame, step: Callable[[DataFrame], DataFrame], 
                    materialise: Callable[[DataFrame], DataFrame], levels: list[LevelStat],
                    keep: Callable[[DataFrame], DataFrame] | None = None) -> DataFrame:
     """Run `step` level by level until no assembly or phantom is open; the union of every level's rows of
-    demand types. One counting job per level fills its checkpoint and is the depth guard; a frontier still
-    open after max_depth levels is an ExplosionError naming some of its nodes.
+    demand types. A frontier still open after max_depth levels is an ExplosionError naming some of its
+    nodes.
 
-    keep: what the caller needs of a level's demand rows (fewer columns, summed), materialised at once by
-    one more job per level. Then the end reads those small frames, not every level's full checkpoint
-    with the rule arrays of its open rows, and a level's checkpoint is free to go once the next level is
-    built (at the realistic profile the full levels were about 8 GB at SF 0.01, read again at the end)."""
+    One job per level (besides the broadcasts its joins need) computes the level, fills its checkpoint
+    (`materialise`, lazy) and counts its rows and open rows on the way (an Observation: the depth guard
+    and the level statistics need no job of their own).
+
+    The level's demand rows are materialised by that job, `keep` of them when given (fewer columns,
+    summed): the end reads those frames, not every level's full checkpoint with the rule arrays of its
+    open rows, and a level's checkpoint is free to go once the next level is built (at the realistic
+    profile the full levels were about 8 GB at SF 0.01, read again at the end)."""
     demand_levels = []
     for level in range(1, max_depth + 1):
         started = time.monotonic()
         reached = materialise(step(frontier))
-        if keep is not None:   # computes the level (filling its checkpoint) and keeps only what is asked
-            demand_levels.append(keep(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
-                                 .localCheckpoint(eager=True))
-        by_type = {r[0]: r[1] for r in reached.groupBy(n.NODE_TYPE).count().collect()}
-        rows, still_open = sum(by_type.values()), sum(by_type.get(t, 0) for t in OPEN_TYPES)
+        counts = Observation()
+        counted = reached.observe(counts, F.count(F.lit(1)).alias("rows"),
+                                  F.count(F.when(F.col(n.NODE_TYPE).isin(*OPEN_TYPES), 1)).alias("open"))
+        kept = counted.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES))   # the level's job: computed, counted, kept
+        demand_levels.append((keep(kept) if keep is not None else kept).localCheckpoint(eager=True))
+        rows, still_open = counts.get["rows"], counts.get["open"]
         levels.append(LevelStat(level, rows, round(time.monotonic() - started, 3)))
         log.info("explosion_level", source=label, level=level, rows=rows, open=still_open, seconds=levels[-1].seconds)
-        if keep is None:
-            demand_levels.append(reached.where(F.col(n.NODE_TYPE).isin(*DEMAND_TYPES)))
         frontier = reached.where(F.col(n.NODE_TYPE).isin(*OPEN_TYPES))
         if still_open == 0:
             break
@@ -210,7 +213,7 @@ def explode_projected(dated: DataFrame, edges: DataFrame, node_rules: DataFrame,
     """Explode dated signatures to demand (plant_id, model_id, part_id, demand_date, quantity), summed.
 
     Level statistics count the projected frontier rows (what a level costs)."""
-    edges = edge_join(projected_edges(edges, node_rules), broadcast_edges)
+    edges = edge_join(projected_edges(edges, node_rules).localCheckpoint(eager=True), broadcast_edges)   # once, not per level
     result = Explosion(demand=None)
     union = level_by_level(projected_roots(dated), lambda frontier: next_projected_level(frontier, edges),
                            max_depth, n.SOURCE_ORDERS, materialise, result.levels, keep=dated_demand)
@@ -243,22 +246,22 @@ def summed_demand(rows: DataFrame) -> DataFrame:
 # month) only, so they are the same for every plant.
 
 def plan_roots(contexts: DataFrame) -> DataFrame:
-    """Level 0: each (model, month) context needs one vehicle of its model, for any plant so far."""
-    return contexts.select(n.CONFIG_ID, F.lit(None).cast("string").alias(n.PLANT_ID),
+    """Level 0: each (model, month) context needs one vehicle of its model, for any plant so far. The
+    context's model and month ride along in every frontier row (no join back to the contexts per level)."""
+    return contexts.select(n.CONFIG_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.lit(None).cast("string").alias(n.PLANT_ID),
                            F.col(n.MODEL_ID).alias(n.NODE_ID), F.lit(n.MODEL).alias(n.NODE_TYPE),
                            F.lit(0).alias(n.OFFSET_DAYS), F.lit(1).cast(q.PER_UNIT).alias(n.PER_UNIT))
 
 
-def next_plan_level(frontier: DataFrame, contexts: DataFrame, edges: DataFrame, weights: DataFrame) -> DataFrame:
+def next_plan_level(frontier: DataFrame, edges: DataFrame, weights: DataFrame) -> DataFrame:
     """One level down: edges in effect in the month, for every plant or for the row's plant (any plant's
     while the row has none yet), weighted by P(rule); summed per (context, plant, child, offset)."""
     plant = F.col(n.PLANT_ID)
     return (frontier.drop(n.NODE_TYPE).withColumnRenamed(n.NODE_ID, n.PARENT_ID)
-            .join(F.broadcast(contexts.select(n.CONFIG_ID, n.MODEL_ID, n.PRODUCTION_DATE)), on=n.CONFIG_ID)
             .join(edges, on=n.PARENT_ID, how="inner")
             .join(F.broadcast(weights), on=list(WEIGHT_KEY), how="inner")
             .where(edge_in_effect(F.col(n.PRODUCTION_DATE)) & (plant.isNull() | edge_for_plant(plant)))
-            .groupBy(n.CONFIG_ID, F.coalesce(plant, F.col("edge_plant_id")).alias(n.PLANT_ID),
+            .groupBy(n.CONFIG_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.coalesce(plant, F.col("edge_plant_id")).alias(n.PLANT_ID),
                      F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
                      (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS))
             .agg(F.sum(F.col(n.PER_UNIT) * plan_factor()).cast(q.PER_UNIT).alias(n.PER_UNIT)))
@@ -271,7 +274,7 @@ def explode_plan(contexts: DataFrame, edges: DataFrame, weights: DataFrame, max_
     per_unit); plant_id null: the need of every plant's plan row of the context, P: of P's row only."""
     edges = edge_join(edges, broadcast_edges)
     result = Explosion(demand=None)
-    union = level_by_level(plan_roots(contexts), lambda frontier: next_plan_level(frontier, contexts, edges, weights),
+    union = level_by_level(plan_roots(contexts), lambda frontier: next_plan_level(frontier, edges, weights),
                            max_depth, n.SOURCE_PLAN, materialise, result.levels)
     result.demand = union.select(n.CONFIG_ID, n.PLANT_ID, F.col(n.NODE_ID).alias(n.PART_ID), n.OFFSET_DAYS,
                                  n.PER_UNIT)
