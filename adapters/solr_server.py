@@ -139,7 +139,7 @@ def _launch(conf: dict, part: Part) -> subprocess.Popen:
     (root / "logs").mkdir(parents=True, exist_ok=True)
     java = ["java", f"-Xmx{conf.get('heap', '512m')}", f"-Dsolr.log.dir={root / 'logs' / part.name}",
             f"-Dsolr.zkclienttimeout={int(float(conf.get('zk_session_seconds', 30)) * 1000)}",
-            "-cp", f"{solr_lib()}/*:{launcher()}", "SolrLauncher"]
+            *conf.get("jvm_options", []), "-cp", f"{solr_lib()}/*:{launcher()}", "SolrLauncher"]
     if part.name == "zk":
         args = ["zk", str(part.port), str(part.home)]
     else:
@@ -208,39 +208,39 @@ def cluster_status(conf: dict) -> dict:
 
 
 def stop(conf: dict, wait_seconds: int = 20, only: str | None = None) -> bool:
-    """Stop the parts started by `start` (nodes first, ZooKeeper last), or only the named one;
-    False if none was running."""
-    stopped = False
-    for part in reversed(parts(conf)):
-        if only and part.name != only:
-            continue
-        stopped |= _signal(conf, part, signal.SIGTERM, wait_seconds)
-    return stopped
+    """Stop the parts started by `start` (the nodes together, ZooKeeper after them), or only the named
+    one; False if none was running."""
+    chosen = [part for part in parts(conf) if only in (None, part.name)]
+    nodes = _signal(conf, [part for part in chosen if part.name != "zk"], signal.SIGTERM, wait_seconds)
+    return _signal(conf, [part for part in chosen if part.name == "zk"], signal.SIGTERM, wait_seconds) or nodes
 
 
 def kill(conf: dict, name: str) -> bool:
     """kill -9 of one part (tests of what survives a crash)."""
-    part = next(p for p in parts(conf) if p.name == name)
-    return _signal(conf, part, signal.SIGKILL, 10)
+    return _signal(conf, [next(p for p in parts(conf) if p.name == name)], signal.SIGKILL, 10)
 
 
-def _signal(conf: dict, part: Part, sig: int, wait_seconds: int) -> bool:
-    pid_file = _pid_file(conf, part)
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text())
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
+def _signal(conf: dict, group: list[Part], sig: int, wait_seconds: int) -> bool:
+    """Signal every running part of the group, then wait for all of them (SIGKILL after wait_seconds)."""
+    signalled = []
+    for part in group:
+        pid_file = _pid_file(conf, part)
+        if not pid_file.exists():
+            continue
+        pid = int(pid_file.read_text())
+        try:
+            os.killpg(pid, sig)
+            signalled.append(pid)
+        except ProcessLookupError:
+            pass
         pid_file.unlink(missing_ok=True)
-        return False
     deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.3)
-    if _alive(pid):
-        os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
-    return True
+    while time.monotonic() < deadline and any(_alive(pid) for pid in signalled):
+        time.sleep(0.2)
+    for pid in signalled:
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    return bool(signalled)
 
 
 def _alive(pid: int) -> bool:
