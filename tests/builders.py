@@ -14,10 +14,11 @@ DAY = date(2026, 3, 2)   # a Monday
 SINCE = date(2020, 1, 1)
 
 # For the environment of a JVM a test starts that lives for seconds to minutes (a spark-submit, a night
-# in a subprocess, the standalone master, workers and executors, the test HDFS): C1 alone and the serial collector spend
-# far less CPU than C2 and G1 on a short life (measured in docs/testing.md). The workers' own drivers
-# and the test Solr live for the whole session, or index for minutes, and keep the JVM's defaults.
-SHORT_LIVED_JVM = {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+# in a subprocess, the standalone master, workers and executors, the test HDFS): C1 alone and the parallel
+# collector spend far less CPU than C2 and G1 on a short life (measured in docs/testing.md). The test Solr
+# gets the same (conf/test.yaml solr.jvm_options); the workers' own drivers live for the whole session
+# and keep C2, with the parallel collector (conf/test.yaml, which a subprocess's driver reads too).
+SHORT_LIVED_JVM = {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"}
 
 
 def part(part_id, part_type="purchased", lead=0, unit="H87", supplier="BPNL000000000BXT"):
