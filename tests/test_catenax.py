@@ -147,6 +147,58 @@ def test_invalid_document_fails_with_the_field_path():
         validate(bad, schema_validator("WeekBasedMaterialDemand"), True, "x.json")
 
 
+def errors(validator, doc) -> list[tuple]:
+    return sorted((tuple(e.absolute_path), e.validator, e.message) for e in validator.iter_errors(doc))
+
+
+def test_the_fast_validator_finds_exactly_what_jsonschema_finds(exports):
+    """schemas/cx_schema.py (local $refs inlined, uniqueItems by hashing) against jsonschema's own
+    Draft4Validator on the schema as shipped: the same errors, path, keyword and message, on every exported
+    document of a run and on broken copies (duplicated entries, 1 == 1.0 but True != 1, a bad pattern,
+    type and enum inside referenced components, a missing required member)."""
+    from schemas import cx_schema
+
+    _, folders = exports
+    for kind, schema, day in ((WBMD, "WeekBasedMaterialDemand", "pointInTime"), (STMD, "ShortTermMaterialDemand", "day")):
+        fast, reference = cx_schema.validator(schema), cx_schema.reference_validator(schema)
+        docs = list(documents(folders[0], kind).values())
+        assert docs
+        for doc in docs:
+            assert errors(fast, doc) == errors(reference, doc) == []
+        doc = max(docs, key=lambda d: len(d["demandSeries"][0]["demands"]))
+        broken = []
+        for change in range(7):
+            bad = json.loads(json.dumps(doc))
+            series, demands = bad["demandSeries"], bad["demandSeries"][0]["demands"]
+            if change == 0:
+                demands.append(json.loads(json.dumps(demands[-1])))            # a duplicated entry
+            elif change == 1:
+                series.append(json.loads(json.dumps(series[0])))               # a duplicated series
+            elif change == 2:   # equal numbers in JSON's sense: 1 == 1.0, so the two entries are the same
+                first, again = json.loads(json.dumps(demands[0])), json.loads(json.dumps(demands[0]))
+                number = "demand" if kind == WBMD else "value"
+                (first if kind == WBMD else first["demand"])[number] = 1
+                (again if kind == WBMD else again["demand"])[number] = 1.0
+                demands[:] = [first, again]
+            elif change == 3:   # True is not 1: two different entries, unique (and True is no number)
+                first, other = json.loads(json.dumps(demands[0])), json.loads(json.dumps(demands[0]))
+                (first if kind == WBMD else first["demand"])["demand" if kind == WBMD else "value"] = 1
+                (other if kind == WBMD else other["demand"])["demand" if kind == WBMD else "value"] = True
+                demands[:] = [first, other]
+            elif change == 4:
+                series[0]["customerLocation" if kind == WBMD else "customerLocationBpns"] = "BPNX0000000000WN"
+            elif change == 5:
+                series[0]["demandCategory"]["demandCategoryCode"] = "NOPE"
+                demands[0][day] = 20260302
+            else:
+                del demands[0][day]
+                bad.pop(next(iter(bad)))
+            broken.append(bad)
+        for bad in broken:
+            found = errors(reference, bad)
+            assert found and errors(fast, bad) == found, found
+
+
 def test_invalid_customer_bpnl_is_refused(exports, capsys):
     lake, _ = exports
     assert cli.main(["export", "catenax", "--lake", str(lake), "--out", str(lake.parent / "never"),
