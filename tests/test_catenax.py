@@ -147,6 +147,10 @@ def test_invalid_document_fails_with_the_field_path():
         validate(bad, schema_validator("WeekBasedMaterialDemand"), True, "x.json")
 
 
+def copy(value):
+    return json.loads(json.dumps(value))
+
+
 def errors(validator, doc) -> list[tuple]:
     return sorted((tuple(e.absolute_path), e.validator, e.message) for e in validator.iter_errors(doc))
 
@@ -166,34 +170,30 @@ def test_the_fast_validator_finds_exactly_what_jsonschema_finds(exports):
         for doc in docs:
             assert errors(fast, doc) == errors(reference, doc) == []
         doc = max(docs, key=lambda d: len(d["demandSeries"][0]["demands"]))
-        broken = []
-        for change in range(7):
-            bad = json.loads(json.dumps(doc))
-            series, demands = bad["demandSeries"], bad["demandSeries"][0]["demands"]
-            if change == 0:
-                demands.append(json.loads(json.dumps(demands[-1])))            # a duplicated entry
-            elif change == 1:
-                series.append(json.loads(json.dumps(series[0])))               # a duplicated series
-            elif change == 2:   # equal numbers in JSON's sense: 1 == 1.0, so the two entries are the same
-                first, again = json.loads(json.dumps(demands[0])), json.loads(json.dumps(demands[0]))
-                number = "demand" if kind == WBMD else "value"
-                (first if kind == WBMD else first["demand"])[number] = 1
-                (again if kind == WBMD else again["demand"])[number] = 1.0
-                demands[:] = [first, again]
-            elif change == 3:   # True is not 1: two different entries, unique (and True is no number)
-                first, other = json.loads(json.dumps(demands[0])), json.loads(json.dumps(demands[0]))
-                (first if kind == WBMD else first["demand"])["demand" if kind == WBMD else "value"] = 1
-                (other if kind == WBMD else other["demand"])["demand" if kind == WBMD else "value"] = True
-                demands[:] = [first, other]
-            elif change == 4:
-                series[0]["customerLocation" if kind == WBMD else "customerLocationBpns"] = "BPNX0000000000WN"
-            elif change == 5:
-                series[0]["demandCategory"]["demandCategoryCode"] = "NOPE"
-                demands[0][day] = 20260302
-            else:
-                del demands[0][day]
-                bad.pop(next(iter(bad)))
-            broken.append(bad)
+        series = doc["demandSeries"][0]
+        entry, rest = series["demands"][0], series["demands"][1:]
+        location, number = ("customerLocation", "demand") if kind == WBMD else ("customerLocationBpns", "value")
+
+        def with_series(**members) -> dict:   # a copy of the document with members of its first series replaced
+            bad = copy(doc)
+            bad["demandSeries"][0].update(copy(members))
+            return bad
+
+        def with_number(value) -> dict:       # a copy of the first demand entry with its number set
+            changed = copy(entry)
+            (changed if kind == WBMD else changed["demand"])[number] = value
+            return changed
+
+        broken = [
+            with_series(demands=series["demands"] + [series["demands"][-1]]),           # a duplicated entry
+            {**copy(doc), "demandSeries": copy(doc["demandSeries"] + [series])},          # a duplicated series
+            with_series(demands=[with_number(1), with_number(1.0)]),   # 1 == 1.0 in JSON: the same entry twice
+            with_series(demands=[with_number(1), with_number(True)]),  # True is not 1 (nor a number): unique
+            with_series(**{location: "BPNX0000000000WN"}),
+            with_series(demandCategory={"demandCategoryCode": "NOPE"}, demands=[{**entry, day: 20260302}, *rest]),
+            {key: value for key, value in with_series(demands=[{k: v for k, v in entry.items() if k != day}, *rest]).items()
+             if key != next(iter(doc))},                                                  # missing members
+        ]
         for bad in broken:
             found = errors(reference, bad)
             assert found and errors(fast, bad) == found, found
