@@ -36,7 +36,7 @@ from pipeline.gates import GateResult, Suites, input_gate, output_gate
 from pipeline.record import COMMITTED, MASTER_DATA, PEGGING, RunRecord, new_run_id, summary_lines
 from schemas import names as n
 from schemas.tables import QUARANTINE, RUNS
-from transforms.demand import carried_demand
+from transforms.demand import by_file_partition, carried_demand
 from transforms.engine import OrderDemand, Screened, explode_screened, screen
 from transforms.exceptions import exceptions
 from transforms.scope import Scope, restrict
@@ -102,7 +102,7 @@ def summarise(demand: OrderDemand, previous: DataFrame | None, scope: Scope, run
     rows = demand.part_demand
     if demand.blocked and previous is not None:
         rows = rows.unionByName(carried_demand(mine, sorted(demand.blocked), run_id))
-    staged = rows.localCheckpoint(eager=True)
+    staged = by_file_partition(rows).localCheckpoint(eager=True)
     summarised = summarised_rows(staged, previous, scope, run_id)
     counted = Observation()   # counted while the summary is built: no job of its own
     summary = (demand_summary(summarised).observe(counted, F.count(F.lit(1)).alias("rows"))

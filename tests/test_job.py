@@ -33,8 +33,10 @@ def test_run_writes_every_output_table_and_a_runs_row(spark, lake):
     assert runs[0].configurations < ORDERS and runs[0].levels >= 6
     demand = read(spark, lake, n.PART_DEMAND)
     assert demand.count() == runs[0].part_demand_rows > 0
-    assert DeltaTable.forPath(spark, str(lake / n.PART_DEMAND)).detail().first().partitionColumns == [
-        n.PLANT_ID, n.MODEL_ID]
+    detail = DeltaTable.forPath(spark, str(lake / n.PART_DEMAND)).detail().first()
+    assert detail.partitionColumns == [n.PLANT_ID, n.MODEL_ID]
+    # one file per (plant, model): orders and plan rows of a folder written by one task, not one file each
+    assert detail.numFiles == demand.select(n.PLANT_ID, n.MODEL_ID).distinct().count()
     assert demand.where(F.col(n.PART_TYPE) == n.PHANTOM).count() == 0
     assert demand.where(F.col(n.QUANTITY).isNull() | (F.col(n.QUANTITY) <= 0)).count() == 0
     assert {r.run_id for r in demand.select(n.RUN_ID).distinct().collect()} == {runs[0].run_id}
