@@ -82,7 +82,8 @@ def plan_demand(screened: Screened, run_id: str, max_depth: int, result: OrderDe
         return None
     keys = sorted((r[0], r[1]) for r in configs.select(n.MODEL_ID, n.PRODUCTION_DATE).distinct().collect())
     contexts = plan_contexts(configs.sparkSession, keys)
-    weights = rule_probabilities(configs.sparkSession, screened.rule_terms, used[n.OPTION_TAKE_RATES], keys)
+    weights = rule_probabilities(configs.sparkSession, screened.rule_terms, used[n.OPTION_TAKE_RATES], keys,
+                                screened.rules_of_model)
     explosion = explode_plan(contexts, screened.edges, weights, max_depth, broadcast_edges=broadcast_edges)
     result.plan_levels = explosion.levels
     rows = configs.join(F.broadcast(contexts.withColumnRenamed(n.CONFIG_ID, "context_id")),

@@ -23,7 +23,7 @@ from transforms.bom import explosion_edges
 from transforms.graph import cycle_pairs
 from transforms.row_checks import PROBLEM_COLUMNS, REASON, clean_rows, problem_rows
 from transforms.rules import rule_key, rule_table
-from transforms.signatures import model_rules, node_rules
+from transforms.signatures import model_rules, node_rules, reach_of_models
 from transforms.validate import check_bom_items, check_models, check_orders, check_parts, check_plants
 from transforms.validate_plan import check_take_rates, check_volume_plan
 
@@ -43,6 +43,7 @@ class Screened:
     edges: DataFrame                        # explosion edges of the used BOM (materialised)
     model_rules: DataFrame                  # per used model: its rules and effectivity boundaries
     node_rules: DataFrame                   # per node: the rules below it (the projection of the order explosion)
+    rules_of_model: dict[str, list[str]]    # per valid model: the rule keys on the edges it reaches (driver)
     models: list[str]                       # valid model ids (blocked ones included)
     reconciliation: dict[str, dict]         # table -> {read, used, quarantined}
     quarantine_by_reason: dict[str, dict]   # table -> {reason: rows}
@@ -96,9 +97,10 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
     structure = [r for r in bom_rows if (r[n.BOM_ITEM_ID] or "") not in bad_ids]
     rows = {t: annotated[t].select(*columns[t]) for t in CONSUMED}
     terms = rules_by_key(rules)
+    reach = reach_of_models(structure, valid_models)
     return Screened(rows, used, problems, blocked, rules, terms, edges,
-                    model_rules(spark, structure, terms, valid_models), node_rules(spark, structure),
-                    valid_models, reconciliation, by_reason)
+                    model_rules(spark, structure, terms, valid_models, reach), node_rules(spark, structure),
+                    {model: rules for model, (rules, _) in reach.items()}, valid_models, reconciliation, by_reason)
 
 
 def rules_by_key(rules: DataFrame) -> dict:

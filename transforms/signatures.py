@@ -56,21 +56,28 @@ class Signatures:
     signed: DataFrame | None = None   # each order's signature id (order_id, plant, model, date, quantity, id)
 
 
-def model_rules(spark, structure: list, terms: dict, models: list[str]) -> DataFrame:
-    """Per model: the rules (non-trivial keys) and the sorted effectivity boundaries of every edge it can reach.
-
-    `structure`: the used BOM rows (parent_id, child_id, rule key, valid_from, valid_to), already on the
-    driver (screen.bom_structure); `terms`: rule key -> DNF of the valid rules.
-    """
+def reach_of_models(structure: list, models: list[str]) -> dict[str, tuple[list[str], list]]:
+    """Per model: the sorted rule keys (non-trivial) and the sorted effectivity boundaries of every edge it can
+    reach, on the driver. `structure`: the used BOM rows (parent_id, child_id, rule key, valid_from, valid_to),
+    already on the driver (screen.bom_structure)."""
     reach = reachable(((r[n.PARENT_ID], r[n.CHILD_ID]) for r in structure), models)
-    out = []
+    out = {}
     for model in sorted(models):
         nodes = reach[model]
         mine = [r for r in structure if r[n.PARENT_ID] in nodes]
         rules = sorted({r[n.RULE] for r in mine if r[n.RULE] != ""})
         bounds = {d for r in mine for d in (r[n.VALID_FROM], r[n.VALID_TO]) if d is not None}
-        out.append((model, [(rule, terms[rule]) for rule in rules], sorted(bounds)))
-    return local_frame(spark, out, MODEL_RULES)
+        out[model] = (rules, sorted(bounds))
+    return out
+
+
+def model_rules(spark, structure: list, terms: dict, models: list[str],
+                reach: dict[str, tuple[list[str], list]] | None = None) -> DataFrame:
+    """Per model: its rules with their DNF (`terms`: rule key -> DNF of the valid rules) and effectivity
+    boundaries (reach_of_models, computed here unless given)."""
+    reach = reach if reach is not None else reach_of_models(structure, models)
+    return local_frame(spark, [(model, [(rule, terms[rule]) for rule in rules], bounds)
+                               for model, (rules, bounds) in sorted(reach.items())], MODEL_RULES)
 
 
 def node_rules(spark, structure: list) -> DataFrame:
