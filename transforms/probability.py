@@ -112,14 +112,14 @@ PROBABILITY_SCHEMA = StructType([
 
 
 def rule_probabilities(spark, rule_terms: dict, take_rates: DataFrame, contexts: list[tuple],
-                       rules_of_model: dict[str, list[str]] | None = None) -> DataFrame:
+                       rules_of_model: dict[str, list[str]]) -> DataFrame:
     """(rule, model_id, production_date, rule_probability > 0) per valid rule and (model_id, production_date) of contexts.
 
     rule_terms: rule key -> its DNF terms (pos, neg), as the screen collected them; take_rates: clean
     option_take_rates rows; contexts: the (model_id, production_date = a plan month) pairs, on the driver;
     rules_of_model: the rule keys each model's BOM reaches (screen.Screened.rules_of_model); with the
-    always-true key "" they are the only ones its plan explosion looks up (None: every rule for every
-    model). One job: the take rates of the planned models, collected.
+    always-true key "" they are the only ones its plan explosion looks up. One job: the take rates of the
+    planned models, collected.
 
     Only a model's own rules are evaluated: with thousands of rules over a dozen models, evaluating every rule
     in every (model, month) cost seconds of driver time and a weights table ten times larger than needed.
@@ -133,12 +133,10 @@ def rule_probabilities(spark, rule_terms: dict, take_rates: DataFrame, contexts:
         if (r[n.MODEL_ID], r[n.MONTH_START]) in by_context:
             by_context[(r[n.MODEL_ID], r[n.MONTH_START])].add(r[n.OPTION_CODE], r[n.FAMILY], r[n.TAKE_RATE])
     dnf = {rule: tuple((frozenset(t["pos"]), frozenset(t["neg"])) for t in terms) for rule, terms in rule_terms.items()}
-    every_rule = sorted(dnf)
     memo: dict[tuple, Decimal] = {}
     out = []
     for (model, month), rates in sorted(by_context.items()):
-        mine = every_rule if rules_of_model is None else sorted({"", *rules_of_model.get(model, ())} & dnf.keys())
-        for rule in mine:
+        for rule in sorted({"", *rules_of_model.get(model, ())} & dnf.keys()):
             terms = dnf[rule]
             named = sorted({c for pos, neg in terms for c in pos | neg})
             key = (rule, tuple((c, rates.family_of(c), rates.rate(c)) for c in named))   # all P(rule) depends on
