@@ -64,6 +64,8 @@ RULE_PROBABILITY = "rule_probability"  # P(rule) under a (model, month)'s take r
 LEVEL = "level"
 EPOCH = "epoch"                # index of the effectivity interval a production date falls in (per model)
 TRUE_RULES = "true_rules"      # the rules of a model that hold for an option set (a variant signature)
+RULE_NUMBER = "rule_number"    # a valid rule key's number in one run: 1.. in key order, null for no rule
+RULE_NUMBERS = "rule_numbers"  # true_rules as rule numbers (ascending): the order explosion's frontier key
 SIGNATURE_ID = "signature_id"  # a signature's deterministic key: xxhash64(plant, model, epoch, true rules)
 
 # part_type values; MODEL is the type of a BOM root (a vehicle model)

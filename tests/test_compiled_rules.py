@@ -16,13 +16,20 @@ START = date(2026, 3, 2)
 
 
 def outcomes(spark, orders: list[tuple], structure: list[dict], models: list[str]):
-    """(order_id -> (epoch, true_rules)) by the kernel and by the expression, and the model rules frame."""
+    """(order_id -> (epoch, true_rules)) by the kernel and by the expression, and the model rules frame. The
+    kernel's rule_numbers (the explosion's key) are checked here to be its true rules' numbers, ascending."""
     terms_frame, invalid = rule_table(spark, [r[n.RULE] for r in structure], 4096)
     assert not invalid
     terms = {r[n.RULE]: r[n.RULE_TERMS] for r in terms_frame.collect()}
+    number = {r[n.RULE]: r[n.RULE_NUMBER] for r in terms_frame.collect()}
+    assert sorted(number.values(), key=lambda v: (v is not None, v)) == [None] * ("" in number) + list(
+        range(1, len(number) - ("" in number) + 1)) and all(
+        (number[a] < number[b]) for a, b in zip(sorted(k for k in number if k), sorted(k for k in number if k)[1:]))
     rules = model_rules(spark, structure, terms, models)
     frame = spark.createDataFrame(orders, "order_id string, model_id string, production_date date, option_codes array<string>")
-    kernel = with_rule_outcomes(frame, compile_models(rules.collect()))
+    kernel = with_rule_outcomes(frame, compile_models(rules.collect())).localCheckpoint(eager=True)
+    for row in kernel.select(n.TRUE_RULES, n.RULE_NUMBERS).collect():
+        assert list(row[n.RULE_NUMBERS]) == [number[k] for k in row[n.TRUE_RULES]] == sorted(row[n.RULE_NUMBERS])
     expression = (frame.join(F.broadcast(rules), on=n.MODEL_ID)
                   .select(n.ORDER_ID, epoch_expression(F.col(n.PRODUCTION_DATE)).alias(n.EPOCH),
                           true_rules_expression(F.col(n.OPTION_CODES)).alias(n.TRUE_RULES)))

@@ -33,7 +33,7 @@ def explosion_edges(bom_items: DataFrame, parts: DataFrame, rules: DataFrame) ->
             .select(n.BOM_ITEM_ID, n.PARENT_ID, n.CHILD_ID, n.NODE_TYPE,
                     edge_factor(F.col(n.QUANTITY), F.col(n.SCRAP_PCT)).alias(n.EDGE_FACTOR),
                     F.coalesce(F.col(n.PARENT_OFFSET), F.lit(0)).alias(n.PARENT_OFFSET),
-                    n.VALID_FROM, n.VALID_TO, F.col(n.PLANT_ID).alias("edge_plant_id"), n.RULE, n.RULE_TERMS))
+                    n.VALID_FROM, n.VALID_TO, F.col(n.PLANT_ID).alias("edge_plant_id"), n.RULE, n.RULE_TERMS, n.RULE_NUMBER))
 
 
 def edge_in_effect(production_date: Column) -> Column:

@@ -35,6 +35,7 @@ from schemas import names as n
 class CompiledModel:
     codes: pa.Array                       # the dictionary: every code the model's rules name
     rules: pa.Array                       # rule keys, in the model's rule order
+    numbers: pa.Array                     # their rule numbers (rules.rule_numbers: ascending in that order)
     terms: tuple                          # per rule: tuple of (present columns, absent columns) int arrays
     boundaries: np.ndarray                # sorted effectivity boundaries (datetime64[D])
 
@@ -50,6 +51,7 @@ def compile_models(rows: list) -> dict[str, CompiledModel]:
                              np.array([column[c] for c in t["neg"]], dtype=np.int64)) for t in r[n.RULE_TERMS])
                       for r in rules)
         out[row[n.MODEL_ID]] = CompiledModel(pa.array(codes, pa.string()), pa.array([r[n.RULE] for r in rules], pa.string()),
+                                              pa.array([r[n.RULE_NUMBER] for r in rules], pa.int32()),
                                               terms, np.array(sorted(row["boundaries"]), dtype="datetime64[D]"))
     return out
 
@@ -74,15 +76,16 @@ def _holds(model: CompiledModel, options: pa.ListArray) -> np.ndarray:
     return holds
 
 
-def evaluate(batch: pa.RecordBatch, models: dict[str, CompiledModel]) -> tuple[pa.Array, pa.Array]:
-    """(epoch, true_rules) of every row of `batch` (columns model_id, production_date, option_codes)."""
+def evaluate(batch: pa.RecordBatch, models: dict[str, CompiledModel]) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(epoch, true_rules, rule_numbers) of every row of `batch` (columns model_id, production_date,
+    option_codes): the rules that hold as keys and as numbers, both in the model's rule order."""
     rows = batch.num_rows
     model_ids = batch.column(n.MODEL_ID).to_numpy(zero_copy_only=False)
     days = batch.column(n.PRODUCTION_DATE).cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
     options = batch.column(n.OPTION_CODES)
     epoch = np.zeros(rows, dtype=np.int32)
     counts = np.zeros(rows, dtype=np.int64)
-    owners, names = [], []
+    owners, names, numbers = [], [], []
     for model_id in np.unique(model_ids):
         model = models.get(model_id)
         if model is None:
@@ -95,26 +98,30 @@ def evaluate(batch: pa.RecordBatch, models: dict[str, CompiledModel]) -> tuple[p
         counts[at] = np.bincount(car, minlength=len(at))
         owners.append(at[car])
         names.append(pc.take(model.rules, pa.array(rule)))
+        numbers.append(pc.take(model.numbers, pa.array(rule)))
     if owners:
-        order = np.argsort(np.concatenate(owners), kind="stable")   # each row's rules stay in model order
-        values = pc.take(pa.concat_arrays(names), pa.array(order))
+        order = pa.array(np.argsort(np.concatenate(owners), kind="stable"))   # each row's rules stay in model order
+        values, ids = pc.take(pa.concat_arrays(names), order), pc.take(pa.concat_arrays(numbers), order)
     else:
-        values = pa.array([], pa.string())
+        values, ids = pa.array([], pa.string()), pa.array([], pa.int32())
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
-    return pa.array(epoch, pa.int32()), pa.ListArray.from_arrays(offsets, values)
+    return (pa.array(epoch, pa.int32()), pa.ListArray.from_arrays(offsets, values),
+            pa.ListArray.from_arrays(offsets, ids))
 
 
 def with_rule_outcomes(frame: DataFrame, models: dict[str, CompiledModel]) -> DataFrame:
-    """frame + epoch (int) + true_rules (array<string>), by the compiled kernel; rows of a model without
-    compiled rules get epoch 0 and no true rules (callers join on the models first)."""
+    """frame + epoch (int) + true_rules (array<string>) + rule_numbers (array<int>), by the compiled kernel;
+    rows of a model without compiled rules get epoch 0 and no true rules (callers join on the models first)."""
     schema = StructType(frame.schema.fields + [StructField(n.EPOCH, IntegerType(), False),
-                                               StructField(n.TRUE_RULES, ArrayType(StringType(), False), False)])
+                                               StructField(n.TRUE_RULES, ArrayType(StringType(), False), False),
+                                               StructField(n.RULE_NUMBERS, ArrayType(IntegerType(), False), False)])
 
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            epoch, true_rules = evaluate(batch, models)
-            yield pa.RecordBatch.from_arrays([*batch.columns, epoch, true_rules], schema=pa.schema(
+            epoch, true_rules, numbers = evaluate(batch, models)
+            yield pa.RecordBatch.from_arrays([*batch.columns, epoch, true_rules, numbers], schema=pa.schema(
                 [*batch.schema, pa.field(n.EPOCH, pa.int32(), False),
-                 pa.field(n.TRUE_RULES, pa.list_(pa.field("element", pa.string(), False)), False)]))
+                 pa.field(n.TRUE_RULES, pa.list_(pa.field("element", pa.string(), False)), False),
+                 pa.field(n.RULE_NUMBERS, pa.list_(pa.field("element", pa.int32(), False)), False)]))
 
     return frame.mapInArrow(kernel, schema)

@@ -156,27 +156,30 @@ def explode(configs: DataFrame, edges: DataFrame, max_depth: int, selection: Sel
 # --- Orders: the projected frontier (issue 14) ---------------------------------------------------------
 #
 # A frontier row of the projected explosion is a group of cars, not one configuration:
-#   (plant, model, production_date, node, node_type, offset, true_rules) -> quantity
+#   (plant, model, production_date, node, node_type, offset, rule_numbers) -> quantity
 # where quantity is the number of `node` those cars need in all (cars x need per car, summed) and
-# true_rules is the cars' rule outcomes *projected onto the rules below the node* (node_rules): the only
+# rule_numbers is the cars' true rules *projected onto the rules below the node* (node_rules): the only
 # rules that can still tell the cars apart further down. At the model every rule is below, so a row is
 # a dated signature; one level down each module keeps only the rules of its own sub-structure, and a
 # rule-free sub-assembly keeps none, so there the rows of every car of a (plant, model, date) merge.
 # Quantities are totals (a sum of products), so merging is exact; the date stays in the key because
 # demand is dated. Plan rows are weighted per configuration and keep `explode` above.
+# Rules travel as their numbers in the run (rules.rule_numbers, ascending: one canonical order per set),
+# not as their keys: at the realistic profile a frontier row carries up to hundreds of them, and an int
+# array is several times smaller to shuffle, hash and intersect than an array of strings.
 
-NODE_RULES = "node_rules"   # per node: the sorted rule keys on the edges of its sub-structure
+NODE_RULES = "node_rules"   # per node: the ascending rule numbers on the edges of its sub-structure
 
 
 def _no_rules() -> Column:
-    return F.array().cast("array<string>")
+    return F.array().cast("array<int>")
 
 
 def projected_roots(dated: DataFrame) -> DataFrame:
-    """Level 0: each dated signature (plant, model, production_date, true_rules, config_quantity) needs
+    """Level 0: each dated signature (plant, model, production_date, rule_numbers, config_quantity) needs
     config_quantity vehicles of its model."""
     return dated.select(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.col(n.MODEL_ID).alias(n.NODE_ID),
-                        F.lit(n.MODEL).alias(n.NODE_TYPE), F.lit(0).alias(n.OFFSET_DAYS), n.TRUE_RULES,
+                        F.lit(n.MODEL).alias(n.NODE_TYPE), F.lit(0).alias(n.OFFSET_DAYS), n.RULE_NUMBERS,
                         F.col(n.CONFIG_QUANTITY).cast(q.PER_UNIT).alias(n.QUANTITY))
 
 
@@ -191,13 +194,13 @@ def next_projected_level(frontier: DataFrame, edges: DataFrame) -> DataFrame:
     """One level down: active edges taken by each group, the children's outcomes projected, groups merged.
     `edges` comes broadcast-hinted or not (edge_join)."""
     active = edge_is_effective(F.col(n.PLANT_ID), F.col(n.PRODUCTION_DATE)) & (
-        (F.col(n.RULE) == "") | F.array_contains(F.col(n.TRUE_RULES), F.col(n.RULE)))
-    projected = F.when(F.size(NODE_RULES) == 0, _no_rules()).otherwise(F.array_intersect(n.TRUE_RULES, NODE_RULES))
+        F.col(n.RULE_NUMBER).isNull() | F.array_contains(F.col(n.RULE_NUMBERS), F.col(n.RULE_NUMBER)))
+    projected = F.when(F.size(NODE_RULES) == 0, _no_rules()).otherwise(F.array_intersect(n.RULE_NUMBERS, NODE_RULES))
     return (frontier.withColumnRenamed(n.NODE_ID, n.PARENT_ID).drop(n.NODE_TYPE)
             .join(edges, on=n.PARENT_ID, how="inner")
             .where(active)
             .groupBy(n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, F.col(n.CHILD_ID).alias(n.NODE_ID), n.NODE_TYPE,
-                     (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS), projected.alias(n.TRUE_RULES))
+                     (F.col(n.OFFSET_DAYS) + F.col(n.PARENT_OFFSET)).alias(n.OFFSET_DAYS), projected.alias(n.RULE_NUMBERS))
             .agg(F.sum(F.col(n.QUANTITY) * F.col(n.EDGE_FACTOR)).cast(q.PER_UNIT).alias(n.QUANTITY)))
 
 

@@ -42,7 +42,7 @@ class Screened:
     rule_terms: dict                        # the same on the driver: rule key -> DNF terms
     edges: DataFrame                        # explosion edges of the used BOM (materialised)
     model_rules: DataFrame                  # per used model: its rules and effectivity boundaries
-    node_rules: DataFrame                   # per node: the rules below it (the projection of the order explosion)
+    node_rules: DataFrame                   # per node: the rule numbers below it (the projection of the order explosion)
     rules_of_model: dict[str, list[str]]    # per valid model: the rule keys on the edges it reaches (driver)
     models: list[str]                       # valid model ids (blocked ones included)
     reconciliation: dict[str, dict]         # table -> {read, used, quarantined}
@@ -99,7 +99,7 @@ def screen(tables: dict[str, DataFrame], max_rule_terms: int = 4096) -> Screened
     terms = rules_by_key(rules)
     reach = reach_of_models(structure, valid_models)
     return Screened(rows, used, problems, blocked, rules, terms, edges,
-                    model_rules(spark, structure, terms, valid_models, reach), node_rules(spark, structure),
+                    model_rules(spark, structure, terms, valid_models, reach), node_rules(spark, structure, terms),
                     {model: rules for model, (rules, _) in reach.items()}, valid_models, reconciliation, by_reason)
 
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, DateType, StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, DateType, IntegerType, StringType, StructField, StructType
 
 from schemas import names as n
 from schemas import quantities as q
-from transforms.rules import RULE_TERMS_TYPE, rule_holds
+from transforms.rules import RULE_TERMS_TYPE, rule_holds, rule_numbers
 from transforms.bom import edge_is_effective
 from transforms.compiled_rules import compile_models, with_rule_outcomes
 from transforms.configurations import normalise_options
@@ -38,18 +38,19 @@ from transforms.local import local_frame
 MODEL_RULES = StructType([
     StructField(n.MODEL_ID, StringType(), False),
     StructField("model_rules", ArrayType(StructType([StructField(n.RULE, StringType(), False),
-                                                     StructField(n.RULE_TERMS, RULE_TERMS_TYPE, False)])), False),
+                                                     StructField(n.RULE_TERMS, RULE_TERMS_TYPE, False),
+                                                     StructField(n.RULE_NUMBER, IntegerType(), False)])), False),
     StructField("boundaries", ArrayType(DateType()), False),
 ])
 NODE_RULES_SCHEMA = StructType([StructField(n.NODE_ID, StringType(), False),
-                                StructField(NODE_RULES, ArrayType(StringType(), False), False)])
+                                StructField(NODE_RULES, ArrayType(IntegerType(), False), False)])
 SIGNATURE_KEY = (n.PLANT_ID, n.MODEL_ID, n.EPOCH, n.TRUE_RULES)
 
 
 @dataclass
 class Signatures:
     signatures: DataFrame   # config_id, plant_id, model_id, production_date (first of the signature), true_rules
-    dated: DataFrame        # config_id, plant_id, model_id, production_date, true_rules, config_quantity, orders
+    dated: DataFrame        # config_id, plant_id, model_id, production_date, rule_numbers, config_quantity, orders
     count: int = 0          # signatures
     dated_count: int = 0    # (signature, production date) rows
     orders: int = 0         # orders they stand for
@@ -73,18 +74,23 @@ def reach_of_models(structure: list, models: list[str]) -> dict[str, tuple[list[
 
 def model_rules(spark, structure: list, terms: dict, models: list[str],
                 reach: dict[str, tuple[list[str], list]] | None = None) -> DataFrame:
-    """Per model: its rules with their DNF (`terms`: rule key -> DNF of the valid rules) and effectivity
-    boundaries (reach_of_models, computed here unless given)."""
+    """Per model: its rules with their DNF (`terms`: rule key -> DNF of the valid rules) and number
+    (rules.rule_numbers of the valid keys) and effectivity boundaries (reach_of_models, computed here unless
+    given)."""
     reach = reach if reach is not None else reach_of_models(structure, models)
-    return local_frame(spark, [(model, [(rule, terms[rule]) for rule in rules], bounds)
+    numbers = rule_numbers(terms)
+    return local_frame(spark, [(model, [(rule, terms[rule], numbers[rule]) for rule in rules], bounds)
                                for model, (rules, bounds) in sorted(reach.items())], MODEL_RULES)
 
 
-def node_rules(spark, structure: list) -> DataFrame:
-    """Per node with rules below it: the sorted rule keys of its sub-structure (the projection of the
-    explosion's frontier, transforms/explode.py). Nodes with none are left out (no projection key)."""
+def node_rules(spark, structure: list, terms: dict) -> DataFrame:
+    """Per node with rules below it: the ascending numbers (rules.rule_numbers of the valid keys in `terms`) of
+    the rules of its sub-structure (the projection of the explosion's frontier, transforms/explode.py). Nodes
+    with none are left out (no projection key). A key without a number (not valid) is not in the used BOM."""
+    numbers = rule_numbers(terms)
     below = labels_below((r[n.PARENT_ID], r[n.CHILD_ID], r[n.RULE]) for r in structure)
-    return local_frame(spark, [(node, sorted(rules)) for node, rules in sorted(below.items()) if rules], NODE_RULES_SCHEMA)
+    rows = [(node, sorted(numbers[rule] for rule in rules if rule in numbers)) for node, rules in sorted(below.items())]
+    return local_frame(spark, [row for row in rows if row[1]], NODE_RULES_SCHEMA)
 
 
 def true_rules_expression(options: Column) -> Column:
@@ -131,12 +137,13 @@ def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures
     not on the key's rule arrays; a second hash of the key per id catches two keys sharing an id."""
     signed = (orders.transform(normalise_options)
               .transform(lambda o: with_signature(o, rules_by_model))
-              .select(n.ORDER_ID, n.SIGNATURE_ID, *SIGNATURE_KEY, n.PRODUCTION_DATE, n.QUANTITY,
+              .select(n.ORDER_ID, n.SIGNATURE_ID, *SIGNATURE_KEY, n.RULE_NUMBERS, n.PRODUCTION_DATE, n.QUANTITY,
                       second_hash().alias("key_hash"))
               .localCheckpoint(eager=True))
     first = [F.first(c).alias(c) for c in SIGNATURE_KEY]
     dated = (signed.groupBy(n.SIGNATURE_ID, n.PRODUCTION_DATE)
-             .agg(*first, F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY),
+             .agg(*first, F.first(n.RULE_NUMBERS).alias(n.RULE_NUMBERS),
+                  F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY),
                   F.count(F.lit(1)).alias("orders"), F.min("key_hash").alias("low"), F.max("key_hash").alias("high"))
              .localCheckpoint(eager=True))
     signatures = (dated.groupBy(n.SIGNATURE_ID)
@@ -154,7 +161,7 @@ def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures
         signatures.select(F.col(n.SIGNATURE_ID).alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
                           n.TRUE_RULES),
         dated.select(F.col(n.SIGNATURE_ID).alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
-                     n.TRUE_RULES, n.CONFIG_QUANTITY, "orders"),
+                     n.RULE_NUMBERS, n.CONFIG_QUANTITY, "orders"),
         totals["signatures"], counted["dated"], counted["orders"] or 0,
         signed.select(n.ORDER_ID, n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE, n.QUANTITY, n.SIGNATURE_ID))
 
