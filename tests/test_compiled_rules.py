@@ -20,11 +20,11 @@ def outcomes(spark, orders: list[tuple], structure: list[dict], models: list[str
     kernel's rule_numbers (the explosion's key) are checked here to be its true rules' numbers, ascending."""
     terms_frame, invalid = rule_table(spark, [r[n.RULE] for r in structure], 4096)
     assert not invalid
-    terms = {r[n.RULE]: r[n.RULE_TERMS] for r in terms_frame.collect()}
-    number = {r[n.RULE]: r[n.RULE_NUMBER] for r in terms_frame.collect()}
-    assert sorted(number.values(), key=lambda v: (v is not None, v)) == [None] * ("" in number) + list(
-        range(1, len(number) - ("" in number) + 1)) and all(
-        (number[a] < number[b]) for a, b in zip(sorted(k for k in number if k), sorted(k for k in number if k)[1:]))
+    valid = terms_frame.collect()
+    terms = {r[n.RULE]: r[n.RULE_TERMS] for r in valid}
+    number = {r[n.RULE]: r[n.RULE_NUMBER] for r in valid}
+    keys = sorted(k for k in number if k != "")
+    assert [number[k] for k in keys] == list(range(1, len(keys) + 1)) and number.get("") is None   # 1.. in key order
     rules = model_rules(spark, structure, terms, models)
     frame = spark.createDataFrame(orders, "order_id string, model_id string, production_date date, option_codes array<string>")
     kernel = with_rule_outcomes(frame, compile_models(rules.collect())).localCheckpoint(eager=True)

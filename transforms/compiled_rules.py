@@ -97,8 +97,9 @@ def evaluate(batch: pa.RecordBatch, models: dict[str, CompiledModel]) -> tuple[p
         car, rule = np.nonzero(_holds(model, options.take(pa.array(at))))   # row-major: rules in model order
         counts[at] = np.bincount(car, minlength=len(at))
         owners.append(at[car])
-        names.append(pc.take(model.rules, pa.array(rule)))
-        numbers.append(pc.take(model.numbers, pa.array(rule)))
+        held = pa.array(rule)
+        names.append(pc.take(model.rules, held))
+        numbers.append(pc.take(model.numbers, held))
     if owners:
         order = pa.array(np.argsort(np.concatenate(owners), kind="stable"))   # each row's rules stay in model order
         values, ids = pc.take(pa.concat_arrays(names), order), pc.take(pa.concat_arrays(numbers), order)
