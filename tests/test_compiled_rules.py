@@ -119,8 +119,10 @@ def test_one_kernel_pass_gives_every_order_its_signature_and_a_shared_id_stops_t
     assert {(next(k for o, k in key.items() if ids[o] == r[n.CONFIG_ID]), r[n.PRODUCTION_DATE]):
             (int(r[n.CONFIG_QUANTITY]), r["orders"]) for r in rows} == dated
     assert found.dated_count == len(dated) and found.orders == len(orders)
-    first = {r[n.CONFIG_ID]: r[n.PRODUCTION_DATE] for r in found.signatures.collect()}
-    assert all(first[ids[o]] == min(day for (k, day) in dated if k == key[o]) for o in ids)
+    signatures = {r[n.CONFIG_ID]: r for r in found.signatures.collect()}
+    assert all(signatures[ids[o]][n.PRODUCTION_DATE] == min(day for (k, day) in dated if k == key[o]) for o in ids)
+    assert all((signatures[ids[o]][n.PLANT_ID], signatures[ids[o]][n.MODEL_ID], signatures[ids[o]][n.TRUE_RULES])
+               == (key[o][0], key[o][1], sorted(key[o][3])) for o in ids)   # the keys, in key order
 
     monkeypatch.setattr(sig, "signature_id", lambda: F.lit(1).cast("long"))
     with pytest.raises(sig.SignatureCollision, match="1 variant signature id"):

@@ -113,13 +113,22 @@ def signature_id() -> Column:
     return F.xxhash64(*[F.col(c) for c in SIGNATURE_KEY])
 
 
-def with_signature(orders: DataFrame, rules_by_model: DataFrame) -> DataFrame:
-    """orders (already normalised, with option_codes) of the models in `rules_by_model` + epoch, true_rules and
-    signature_id: the compiled rule kernel per Arrow batch (transforms/compiled_rules.py), no shuffle."""
-    models = compile_models(rules_by_model.collect())
+def with_signature(orders: DataFrame, models: dict) -> DataFrame:
+    """orders (already normalised, with option_codes) of the `models` (compile_models of MODEL_RULES rows) +
+    epoch, true_rules, rule_numbers and signature_id: the compiled rule kernel per Arrow batch
+    (transforms/compiled_rules.py), no shuffle."""
     return (orders.where(F.col(n.MODEL_ID).isin(*models))
             .transform(lambda o: with_rule_outcomes(o, models))
             .withColumn(n.SIGNATURE_ID, signature_id()))
+
+
+def rule_keys(numbers: Column, models: dict) -> Column:
+    """The rule keys of an array of rule numbers (the compiled models' own numbering: ascending numbers give
+    the keys in key order, as the kernel's true_rules lists them)."""
+    key = {int(number): rule for model in models.values()
+           for rule, number in zip(model.rules.to_pylist(), model.numbers.to_pylist())}
+    table = F.array(*[F.lit(key.get(i, "")) for i in range(1, max(key, default=0) + 1)]).cast("array<string>")
+    return F.transform(numbers, lambda i: F.coalesce(F.element_at(table, i), F.lit("")))   # never null: as the kernel's
 
 
 def second_hash() -> Column:
@@ -128,35 +137,57 @@ def second_hash() -> Column:
     return F.hash(*[F.col(c) for c in SIGNATURE_KEY])
 
 
+ROW = "signed_row"   # an order's row number in `signed` (monotonically_increasing_id, fixed by its checkpoint)
+
+
+def by_id(narrow: DataFrame, keys: DataFrame) -> DataFrame:
+    """narrow (fixed-width columns per signature id) joined with the signatures' key columns: a shuffled hash
+    join built on the narrow side, so that the rule arrays are shuffled once and never sorted."""
+    return narrow.hint("shuffle_hash").join(keys, n.SIGNATURE_ID)
+
+
 def order_signatures(orders: DataFrame, rules_by_model: DataFrame) -> Signatures:
     """One pass of the rule kernel over the used orders: each order's signature (`signed`, persisted, the
     pegging table's source), the dated signatures (one row per signature and production date, summed
-    quantity and order count) and the signatures to explode (each at its first production date).
+    quantity and order count, its rule numbers: what the explosion starts from) and the signatures (each
+    with its first production date and its true rules as keys: the lake's `signatures` table).
 
     config_id is the signature's deterministic id (signature_id()). The groupings are on that id (a long),
-    not on the key's rule arrays; a second hash of the key per id catches two keys sharing an id."""
+    not on the key's rule arrays; a second hash of the key per id catches two keys sharing an id.
+
+    `signed` keeps the rule numbers only (4 bytes a rule; the keys are hashed before and looked up again for
+    the signatures, `rule_keys`), and only fixed-width columns are aggregated (sums, counts, hashes, a row
+    number: Spark's hash aggregate). A signature's plant, model and rule numbers are taken from one of its
+    orders by a hash join (`by_id`). Until 2026-12-07 the key arrays went through the groupings with `first`,
+    which Spark can only do by sorting them: at realistic SF 1 (a million orders, 80-150 codes each) those
+    sorts spilled 20 GB, and inside a whole night on a 4 GiB driver they failed for memory
+    (docs/performance.md)."""
+    models = compile_models(rules_by_model.collect())
     signed = (orders.transform(normalise_options)
-              .transform(lambda o: with_signature(o, rules_by_model))
-              .select(n.ORDER_ID, n.SIGNATURE_ID, *SIGNATURE_KEY, n.RULE_NUMBERS, n.PRODUCTION_DATE, n.QUANTITY,
-                      second_hash().alias("key_hash"))
+              .transform(lambda o: with_signature(o, models))
+              .select(n.ORDER_ID, n.SIGNATURE_ID, n.PLANT_ID, n.MODEL_ID, n.RULE_NUMBERS, n.PRODUCTION_DATE,
+                      n.QUANTITY, second_hash().alias("key_hash"), F.monotonically_increasing_id().alias(ROW))
+              .localCheckpoint(eager=True))   # the row numbers are fixed here, once
+    counts = (signed.groupBy(n.SIGNATURE_ID, n.PRODUCTION_DATE)
+              .agg(F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY), F.count(F.lit(1)).alias("orders"),
+                   F.min("key_hash").alias("low"), F.max("key_hash").alias("high"), F.min(ROW).alias(ROW))
               .localCheckpoint(eager=True))
-    first = [F.first(c).alias(c) for c in SIGNATURE_KEY]
-    dated = (signed.groupBy(n.SIGNATURE_ID, n.PRODUCTION_DATE)
-             .agg(*first, F.first(n.RULE_NUMBERS).alias(n.RULE_NUMBERS),
-                  F.sum(n.QUANTITY).cast(q.CONFIG_QTY).alias(n.CONFIG_QUANTITY),
-                  F.count(F.lit(1)).alias("orders"), F.min("key_hash").alias("low"), F.max("key_hash").alias("high"))
-             .localCheckpoint(eager=True))
-    signatures = (dated.groupBy(n.SIGNATURE_ID)
-                  .agg(*first, F.min(n.PRODUCTION_DATE).alias(n.PRODUCTION_DATE), F.min("low").alias("low"),
-                       F.max("high").alias("high"))
-                  .localCheckpoint(eager=True))
-    totals = signatures.agg(F.count(F.lit(1)).alias("signatures"),
-                            F.count(F.when(F.col("low") != F.col("high"), 1)).alias("shared")).first()
+    firsts = (counts.groupBy(n.SIGNATURE_ID)
+              .agg(F.min(n.PRODUCTION_DATE).alias(n.PRODUCTION_DATE), F.min("low").alias("low"),
+                   F.max("high").alias("high"), F.min(ROW).alias(ROW))
+              .localCheckpoint(eager=True))
+    keys = (signed.join(firsts.select(ROW).hint("shuffle_hash"), ROW, "left_semi")   # one order per signature
+            .select(n.SIGNATURE_ID, n.PLANT_ID, n.MODEL_ID, n.RULE_NUMBERS)
+            .localCheckpoint(eager=True))
+    dated = by_id(counts.drop(ROW), keys).localCheckpoint(eager=True)
+    signatures = by_id(firsts.drop(ROW), keys).withColumn(n.TRUE_RULES, rule_keys(F.col(n.RULE_NUMBERS), models))
+    totals = firsts.agg(F.count(F.lit(1)).alias("signatures"),
+                        F.count(F.when(F.col("low") != F.col("high"), 1)).alias("shared")).first()
     if totals["shared"]:
         raise SignatureCollision(f"{totals['shared']} variant signature id(s) stand for more than one signature "
                                  "(xxhash64 collision): this run cannot tell their demand apart (report it; see "
                                  "transforms/signatures.py)")
-    counted = dated.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders")).first()
+    counted = counts.agg(F.count(F.lit(1)).alias("dated"), F.sum("orders").alias("orders")).first()
     return Signatures(
         signatures.select(F.col(n.SIGNATURE_ID).alias(n.CONFIG_ID), n.PLANT_ID, n.MODEL_ID, n.PRODUCTION_DATE,
                           n.TRUE_RULES),
