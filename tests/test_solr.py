@@ -300,14 +300,18 @@ def test_one_node_down_still_answers_and_a_publish_fails_cleanly(solr, history, 
     killed the alias still answers every document, and a publish fails before it builds anything."""
     two = tmp_path / "two_replicas.yaml"
     two.write_text("solr:\n  replicas: 2\n")
-    assert cli.main(["publish", "--conf", str(two), "--lake", str(lake), "--run-id", history.run_ids[2]]) == 0
+    clear(solr)   # a run not served now has no collection left: its publish creates one, with two replicas
+    run = next(r for r in reversed(history.run_ids) if alias_target(solr) != f"{solr['collection_prefix']}{r}")
+    other = next(r for r in history.run_ids if r != run)
+    assert cli.main(["publish", "--conf", str(two), "--lake", str(lake), "--run-id", run]) == 0
     serving, documents = alias_target(solr), count(solr)
+    assert serving == f"{solr['collection_prefix']}{run}"
     assert len(solr_server.cluster_status(solr)["replicas"][serving]) == 2
     try:
         assert solr_server.kill(solr, "node2")
         assert count(solr) == documents                                   # node 1 answers alone
         assert cli.main(["publish", "--conf", str(two), "--lake", str(lake),
-                         "--run-id", history.run_ids[1]]) == Exit.PUBLISH_FAILED
+                         "--run-id", other]) == Exit.PUBLISH_FAILED
         assert "1 live node(s), a collection needs 2 replicas" in capfd.readouterr().err
         assert alias_target(solr) == serving
         assert solr_server.kill(solr, "node1") and solr_server.start(solr)   # node 2 back, node 1 restarted
