@@ -79,13 +79,17 @@ test: setup airflow browser
 # Scale benchmark (not part of the tests): SF 0.01, 0.1 and 1 against the scan floor and the peers,
 # writes docs/performance.{md,csv,png}. About an hour on 2 cores; SCALES=0.01,0.1 for a quick look.
 # Then the realistic profile (issue 14: 80-150 codes per car, 5,000 BOM positions per model) into
-# docs/performance-realistic.{md,csv,png}.
+# docs/performance-realistic.{md,csv,png}. Last, the driver's live heap at three order counts on a
+# standalone master and worker on 127.0.0.1 (bench/driver_heap.py, about 20 minutes) into
+# docs/performance-driver-heap.md.
 SCALES ?= 0.01,0.1,1
 REALISTIC_SCALES ?= 0.01,0.1,1
+HEAP_SCALES ?= 0.01,0.1,1
 bench: setup
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m bench.run --scales $(SCALES)
 	$(BIN)/python -m bench.run --profile realistic --scales $(REALISTIC_SCALES) --systems scan_floor,bomflow,bomflow_engine,recursive_cte,duckdb --no-dag
+	$(BIN)/python -m bench.driver_heap --scales $(HEAP_SCALES)
 
 bench-solr: setup
 	$(BIN)/python bench/solr_publish.py
