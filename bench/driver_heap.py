@@ -12,6 +12,7 @@ the peak. jcmd comes with the JDK. The full GCs slow the night a little; the tim
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ from datetime import date
 from pathlib import Path
 
 import psutil
+
+from bench.run import SF1_ORDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -72,7 +75,7 @@ def night(scale: float, args, work: Path, conf: Path) -> dict:
         subprocess.run([str(BIN / "bomflow"), "generate", "--profile", "realistic", "--scale", str(scale),
                         "--positions", str(args.positions), "--out", str(source), "--start-date", args.date],
                        check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["rm", "-rf", str(lake)], check=True)
+    shutil.rmtree(lake, ignore_errors=True)
     started = time.monotonic()
     with open(folder / "run.log", "w") as log:
         run = subprocess.Popen([str(BIN / "bomflow"), "run", "--source", str(source), "--lake", str(lake),
@@ -87,7 +90,7 @@ def night(scale: float, args, work: Path, conf: Path) -> dict:
                     peak_classes = measured[1]
             time.sleep(args.every)
     seconds = time.monotonic() - started
-    orders = int(scale * 1_000_000)
+    orders = int(scale * SF1_ORDERS)
     return {"scale": scale, "orders": orders, "rc": run.returncode, "seconds": seconds, "samples": len(samples),
             "peak": max(samples, default=0), "mean": sum(samples) / len(samples) if samples else 0,
             "classes": peak_classes, "log": folder / "run.log"}
